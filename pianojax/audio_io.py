@@ -1,0 +1,105 @@
+"""Loading audio from disk (host side): any format soundfile or librosa reads, resampled, mono.
+
+Every failure surfaces as one `AudioError` naming the file and the reason, so callers
+(data builders, transcription of a folder) can report and skip a bad file.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+from pianojax.errors import UserError
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".m4a")
+
+
+class AudioError(UserError):
+  """An audio file could not be used; the message names the path and the reason."""
+
+  def __init__(self, path: str, reason: str):
+    super().__init__(f"{path}: {reason}")
+    self.path = path
+    self.reason = reason
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int, *, mono: bool = True) -> np.ndarray:
+  """Reads an audio file as float32 in [-1, 1] at `sample_rate`.
+
+  Args:
+    path: an audio file (wav, flac, mp3, ogg, ... anything libsndfile or audioread reads).
+    sample_rate: the rate to resample to.
+    mono: average the channels (otherwise returns `(channels, samples)`).
+
+  Returns:
+    `(samples,)` (mono) or `(channels, samples)` float32 audio.
+
+  Raises:
+    AudioError: missing, empty, unreadable, non-audio or zero-length input.
+  """
+  path = os.fspath(path)
+  if not os.path.exists(path):
+    raise AudioError(path, "no such file")
+  if os.path.isdir(path):
+    raise AudioError(path, "is a directory, not an audio file")
+  if os.path.getsize(path) == 0:
+    raise AudioError(path, "file is empty (0 bytes)")
+  audio, native_rate = _read(path)
+  if audio.size == 0 or audio.shape[-1] == 0:
+    raise AudioError(path, "audio has zero length")
+  if not np.all(np.isfinite(audio)):
+    raise AudioError(path, "audio contains NaN or infinite samples")
+  if mono and audio.ndim == 2:
+    audio = audio.mean(axis=0)
+  if native_rate != sample_rate:
+    import librosa
+
+    audio = librosa.resample(audio, orig_sr=native_rate, target_sr=sample_rate, res_type="soxr_hq")
+  return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def _read(path: str) -> tuple[np.ndarray, int]:
+  """Decodes with soundfile, falling back to librosa/audioread for formats libsndfile lacks."""
+  import soundfile
+
+  try:
+    data, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    return data.T, int(rate)
+  except Exception as sf_error:  # noqa: BLE001  (any decoder failure means: try the next decoder)
+    first_reason = str(sf_error).strip().splitlines()[-1] if str(sf_error).strip() else type(sf_error).__name__
+  try:
+    import librosa
+
+    with warnings.catch_warnings():
+      warnings.simplefilter("ignore")
+      data, rate = librosa.load(path, sr=None, mono=False, dtype=np.float32)
+  except Exception:  # noqa: BLE001
+    raise AudioError(path, f"not a readable audio file ({first_reason})") from None
+  data = np.atleast_2d(data)
+  return data, int(rate)
+
+
+def is_silent(audio: np.ndarray, threshold_db: float = -60.0) -> bool:
+  """True when the peak is below `threshold_db` dBFS (nothing to transcribe)."""
+  peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+  return peak <= 10 ** (threshold_db / 20)
+
+
+def find_audio_files(root: str | os.PathLike) -> list[str]:
+  """All audio files under `root` (recursively), sorted; `root` itself if it is a file."""
+  root = os.fspath(root)
+  if os.path.isfile(root):
+    return [root]
+  found = []
+  for folder, _, names in os.walk(root):
+    found.extend(os.path.join(folder, n) for n in names if n.lower().endswith(AUDIO_EXTENSIONS))
+  return sorted(found)
+
+
+def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> None:
+  """Writes float audio as 16-bit PCM WAV."""
+  import soundfile
+
+  soundfile.write(os.fspath(path), np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16")

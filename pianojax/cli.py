@@ -1,0 +1,58 @@
+"""What each `launch.py --mode` does, as plain functions of (config, paths)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from pianojax import audio_io, frontend
+from pianojax.errors import UserError
+
+
+def run(mode: str, config, *, workdir: str | None, input: str | None, output: str | None) -> None:  # noqa: A002
+  if mode == "features":
+    features(config, input, output)
+  elif mode == "demo":
+    demo(config, workdir or "outputs/demo")
+  else:
+    raise UserError(f"unknown mode {mode!r}")
+
+
+def demo_signals(sample_rate: int, seconds: float = 2.0) -> dict[str, np.ndarray]:
+  """Generated test signals: a harmonic tone (A4), a C major triad, and the triad in noise."""
+  t = np.arange(int(seconds * sample_rate)) / sample_rate
+  envelope = np.exp(-2.5 * t) * np.minimum(1.0, t / 0.005)
+
+  def tone(f0):
+    harmonics = [(k, 0.6**k) for k in range(1, 12) if k * f0 < sample_rate / 2]
+    return envelope * sum(a * np.sin(2 * np.pi * k * f0 * t) for k, a in harmonics)
+
+  note = 0.3 * tone(440.0)
+  chord = 0.15 * (tone(261.63) + tone(329.63) + tone(392.0))
+  noise = np.random.default_rng(0).standard_normal(t.size) * 0.03
+  return {"tone A4": note, "triad C-E-G": chord, "triad + noise": chord + noise}
+
+
+def features(config, input_path: str | None, output: str | None) -> None:
+  """Writes the four-view feature figure for `input_path` (or the demo signals)."""
+  if not output:
+    raise UserError("--output=FIGURE.png is required for --mode=features")
+  from pianojax import figures
+
+  spec = frontend.FrontendSpec.from_config(config.frontend)
+  if input_path:
+    audio = audio_io.load_audio(input_path, spec.sample_rate)
+    signals = {os.path.basename(input_path): audio}
+  else:
+    signals = {k: v.astype(np.float32) for k, v in demo_signals(spec.sample_rate).items()}
+  os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+  figures.plot_features(signals, spec, output)
+  print(f"wrote {output}")
+
+
+def demo(config, workdir: str) -> None:
+  """The main job on the embedded default (README's first command)."""
+  os.makedirs(workdir, exist_ok=True)
+  figure = os.path.join(workdir, "features.png")
+  features(config, None, figure)

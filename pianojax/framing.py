@@ -1,0 +1,118 @@
+"""Cutting timelines into fixed-length segments and back, and beat-synchronous pooling.
+
+`segment` / `stitch` work on any array whose first axis is time (samples or frames);
+they are NumPy on the host. `beat_pool` is `jax.numpy` and runs inside the jitted
+forward pass; the beat positions come from `track_beats` (librosa, host side).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+
+def num_segments(length: int, segment_length: int, hop: int) -> int:
+  """How many segments of `segment_length` every `hop` cover `length` steps."""
+  if not 0 < hop <= segment_length:
+    raise ValueError(f"hop {hop} must be in (0, segment_length={segment_length}]")
+  if length <= segment_length:
+    return 1
+  return 1 + -(-(length - segment_length) // hop)
+
+
+def segment(x: np.ndarray, segment_length: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
+  """Cuts `x` (time first) into overlapping segments, zero-padding the end.
+
+  Args:
+    x: `(time, ...)`.
+    segment_length: steps per segment (e.g. N frames).
+    hop: steps between segment starts (`segment_length // 2` for half overlap).
+
+  Returns:
+    `(segments, mask)`: `(n, segment_length, ...)` and a boolean `(n, segment_length)`
+    that is False on padding.
+  """
+  length = x.shape[0]
+  n = num_segments(length, segment_length, hop)
+  total = (n - 1) * hop + segment_length
+  padded = np.zeros((total, *x.shape[1:]), x.dtype)
+  padded[:length] = x
+  idx = np.arange(n)[:, None] * hop + np.arange(segment_length)[None, :]
+  return padded[idx], idx < length
+
+
+def stitch(segments: np.ndarray, hop: int, length: int, mode: str = "center") -> np.ndarray:
+  """Inverse of `segment`: joins overlapping segment outputs into one timeline of `length`.
+
+  Args:
+    segments: `(n, segment_length, ...)`.
+    hop: the hop used to cut them.
+    length: the original length (padding is dropped).
+    mode: "center" takes each step from the segment where it lies furthest from an
+      edge (a network sees the most context there, so no step is taken from the
+      blind edge of a segment); "mean" averages all segments covering a step.
+
+  Returns:
+    `(length, ...)`.
+  """
+  n, seg_len = segments.shape[:2]
+  if n != num_segments(length, seg_len, hop):
+    raise ValueError(f"{n} segments of {seg_len} every {hop} cannot cover length {length}")
+  starts = np.arange(n) * hop
+  t = np.arange(length)
+  if mode == "mean":
+    out = np.zeros((length, *segments.shape[2:]), np.float64)
+    count = np.zeros(length)
+    for i, s in enumerate(starts):
+      stop = min(s + seg_len, length)
+      out[s:stop] += segments[i, : stop - s]
+      count[s:stop] += 1
+    return (out / count.reshape((-1,) + (1,) * (out.ndim - 1))).astype(segments.dtype)
+  if mode != "center":
+    raise ValueError(f"unknown stitch mode {mode!r}")
+  # Distance of step t to the nearer edge of segment i; pick the best segment per step.
+  offset = t[None, :] - starts[:, None]
+  inside = (offset >= 0) & (offset < seg_len)
+  margin = np.where(inside, np.minimum(offset, seg_len - 1 - offset), -1)
+  best = np.argmax(margin, axis=0)
+  return segments[best, t - starts[best]]
+
+
+def track_beats(audio: np.ndarray, sample_rate: int, hop_length: int) -> np.ndarray:
+  """Beat positions in frames (of `hop_length`) from librosa's beat tracker, host side."""
+  import librosa
+
+  _, beats = librosa.beat.beat_track(y=audio, sr=sample_rate, hop_length=hop_length, units="frames")
+  return np.asarray(beats, np.int32)
+
+
+def beat_boundaries(beats: np.ndarray, num_frames: int, max_beats: int) -> np.ndarray:
+  """Segment ids per frame for beat-synchronous pooling, padded to `max_beats` intervals.
+
+  Interval 0 runs from frame 0 to the first beat, interval i from beat i-1 to beat i,
+  the last one to the end. Intervals beyond `max_beats` are merged into the last.
+
+  Returns:
+    int32 `(num_frames,)`: the interval each frame belongs to.
+  """
+  edges = np.unique(np.clip(np.asarray(beats, np.int64), 1, num_frames - 1)) if num_frames > 1 else []
+  ids = np.searchsorted(np.asarray(edges), np.arange(num_frames), side="right")
+  return np.minimum(ids, max_beats - 1).astype(np.int32)
+
+
+def beat_pool(frames: jnp.ndarray, interval_ids: jnp.ndarray, max_beats: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+  """Averages frame features within beat intervals (jit-friendly, batched).
+
+  Args:
+    frames: `(batch, frames, bins)`.
+    interval_ids: int `(batch, frames)` from `beat_boundaries`.
+    max_beats: static number of output intervals.
+
+  Returns:
+    `(pooled, mask)`: `(batch, max_beats, bins)` means and a `(batch, max_beats)` mask of
+    intervals that hold at least one frame.
+  """
+  one_hot = jnp.asarray(interval_ids[..., None] == jnp.arange(max_beats), frames.dtype)
+  counts = one_hot.sum(axis=1)
+  sums = jnp.einsum("btk,btf->bkf", one_hot, frames)
+  return sums / jnp.maximum(counts, 1.0)[..., None], counts > 0

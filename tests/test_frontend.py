@@ -1,0 +1,165 @@
+"""The jitted frontend against librosa, jit vs eager, band and shape checks."""
+
+import dataclasses
+
+import jax
+import librosa
+import numpy as np
+import pytest
+
+from pianojax import audio_io, frontend
+
+CONFIGS = {
+  "default": frontend.FrontendSpec(),
+  "short_window_htk_piano": frontend.FrontendSpec(
+    n_fft=1024, win_length=512, hop_length=256, n_mels=128, mel_scale="htk", band="piano"
+  ),
+  "reflect_hamming_22k": frontend.FrontendSpec(
+    sample_rate=22050, n_fft=2048, win_length=882, hop_length=441, window="hamming", pad_mode="reflect", n_mels=96
+  ),
+  "magnitude_no_center": frontend.FrontendSpec(n_fft=512, hop_length=128, center=False, power=1.0, n_mels=64),
+}
+
+
+def rel_err(a, b):
+  return float(np.linalg.norm(np.asarray(a, np.float64) - b) / np.linalg.norm(b))
+
+
+def random_audio(spec, seconds=1.3, seed=0):
+  rng = np.random.default_rng(seed)
+  return (0.2 * rng.standard_normal(int(seconds * spec.sample_rate))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def real_audio(maestro_wav):
+  return audio_io.load_audio(maestro_wav, 16000)
+
+
+def librosa_power(y, spec):
+  z = librosa.stft(
+    y.astype(np.float64),
+    n_fft=spec.n_fft,
+    hop_length=spec.hop_length,
+    win_length=spec.win_length,
+    window=spec.window,
+    center=spec.center,
+    pad_mode=spec.pad_mode,
+  )
+  return (np.abs(z) ** spec.power).T
+
+
+def librosa_mel(y, spec):
+  basis = librosa.filters.mel(
+    sr=spec.sample_rate,
+    n_fft=spec.n_fft,
+    n_mels=spec.n_mels,
+    fmin=spec.fmin,
+    fmax=spec.fmax,
+    htk=spec.mel_scale == "htk",
+    dtype=np.float64,
+  )
+  return librosa_power(y, spec) @ basis.T
+
+
+def check_against_librosa(y, spec):
+  fn = jax.jit(frontend.spectrogram, static_argnums=1)
+  ours = np.asarray(fn(y[None], spec))[0]
+  ref = librosa_power(y, spec)
+  assert ours.shape == ref.shape == (spec.num_frames(len(y)), spec.n_fft // 2 + 1)
+  assert rel_err(ours, ref) <= 1e-4
+
+  mel = np.asarray(jax.jit(frontend.mel_spectrogram, static_argnums=1)(y[None], spec))[0]
+  ref_mel = librosa_mel(y, spec)
+  assert rel_err(mel, ref_mel) <= 1e-4
+
+  # Log-mel with the floor 1e-5 (natural log): within 1e-3 at every frame and band.
+  log_spec = dataclasses.replace(spec, log="log", log_floor=1e-5)
+  log_mel = np.asarray(jax.jit(frontend.features, static_argnums=1)(y[None], log_spec))[0]
+  np.testing.assert_allclose(log_mel, np.log(np.maximum(ref_mel, 1e-5)), atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_matches_librosa_on_random_audio(name):
+  spec = CONFIGS[name]
+  check_against_librosa(random_audio(spec), spec)
+
+
+@pytest.mark.parametrize("name", ["default", "short_window_htk_piano"])
+def test_matches_librosa_on_real_piano(real_audio, name):
+  check_against_librosa(real_audio, CONFIGS[name])
+
+
+def test_mfcc_and_db_match_librosa(real_audio):
+  spec = frontend.FrontendSpec(representation="mfcc", log="db", log_floor=1e-10, n_mfcc=20, band="piano")
+  ours = np.asarray(jax.jit(frontend.features, static_argnums=1)(real_audio[None], spec))[0]
+  db = librosa.power_to_db(librosa_mel(real_audio, spec).T, ref=1.0, amin=1e-10, top_db=None)
+  ref = librosa.feature.mfcc(S=db, n_mfcc=20).T
+  assert ours.shape == ref.shape
+  assert rel_err(ours, ref) <= 1e-4
+
+  db_spec = dataclasses.replace(spec, representation="mel", top_db=80.0, log_floor=1e-10)
+  ours_db = np.asarray(frontend.features(real_audio[None], db_spec))[0]
+  ref_db = librosa.power_to_db(librosa_mel(real_audio, spec).T, ref=1.0, amin=1e-10, top_db=80.0).T
+  np.testing.assert_allclose(ours_db, ref_db, atol=2e-3, rtol=0)
+
+
+@pytest.mark.parametrize("representation", ["linear", "mel", "mfcc"])
+def test_jit_equals_eager_and_batches(representation):
+  spec = frontend.FrontendSpec(representation=representation, normalize="example", band="piano")
+  batch = np.stack([random_audio(spec, seed=s) for s in range(3)])
+  eager = np.asarray(frontend.features(batch, spec))
+  jitted = np.asarray(jax.jit(frontend.features, static_argnums=1)(batch, spec))
+  blocked = np.asarray(jax.jit(lambda a: frontend.features(a, spec, frame_block=16))(batch))
+  np.testing.assert_allclose(jitted, eager, atol=1e-4, rtol=1e-4)
+  np.testing.assert_allclose(blocked, eager, atol=1e-4, rtol=1e-4)
+  single = np.asarray(frontend.features(batch[1:2], spec))
+  np.testing.assert_allclose(single[0], eager[1], atol=1e-4, rtol=1e-4)
+  assert eager.shape == (3, spec.num_frames(batch.shape[1]), spec.n_bins)
+  # Per-example normalisation: each example has zero mean and unit variance.
+  np.testing.assert_allclose(eager.mean(axis=(1, 2)), 0, atol=1e-4)
+  np.testing.assert_allclose(eager.std(axis=(1, 2)), 1, atol=1e-3)
+
+
+def test_piano_band_limits_bins_and_filters():
+  full = frontend.FrontendSpec(representation="linear", band="full")
+  piano = frontend.FrontendSpec(representation="linear", band="piano", harmonic_headroom=1.0)
+  assert full.n_bins == full.n_fft // 2 + 1
+  start, stop = piano.linear_bins
+  freqs = np.fft.rfftfreq(piano.n_fft, 1 / piano.sample_rate)
+  assert freqs[start] >= 27.5 > freqs[start - 1]
+  assert freqs[stop - 1] <= 4186.01 < freqs[stop]
+  mel = frontend.mel_filterbank(dataclasses.replace(piano, representation="mel"))
+  support = np.nonzero(mel.any(axis=1))[0]
+  assert freqs[support[0]] >= 27.5 - freqs[1] and freqs[support[-1]] <= 4186.01 + freqs[1]
+  # A 6 kHz tone is visible in the full band and gone from the piano band.
+  t = np.arange(16000) / 16000
+  tone = np.sin(2 * np.pi * 6000 * t).astype(np.float32)[None]
+  full_mel = np.asarray(frontend.mel_spectrogram(tone, dataclasses.replace(full, representation="mel")))
+  piano_mel = np.asarray(frontend.mel_spectrogram(tone, dataclasses.replace(piano, representation="mel")))
+  assert full_mel.max() > 1e3 * max(piano_mel.max(), 1e-12)
+
+
+def test_invalid_spec_is_rejected():
+  with pytest.raises(ValueError, match="win_length"):
+    frontend.FrontendSpec(n_fft=512, win_length=1024)
+  with pytest.raises(ValueError, match="representation"):
+    frontend.FrontendSpec(representation="cqt")
+
+
+@pytest.mark.parametrize("htk", [False, True])
+@pytest.mark.parametrize("band", ["full", "piano"])
+def test_mel_filterbank_equals_librosa(htk, band):
+  spec = frontend.FrontendSpec(n_mels=229, mel_scale="htk" if htk else "slaney", band=band)
+  ref = librosa.filters.mel(
+    sr=spec.sample_rate,
+    n_fft=spec.n_fft,
+    n_mels=spec.n_mels,
+    fmin=spec.fmin,
+    fmax=spec.fmax,
+    htk=htk,
+    dtype=np.float64,
+  )
+  np.testing.assert_allclose(frontend.mel_filterbank(spec), ref.T, rtol=1e-5, atol=1e-9)
+  np.testing.assert_allclose(
+    frontend.mel_to_hz(frontend.hz_to_mel([30.0, 999.0, 1000.0, 5000.0], htk), htk), [30.0, 999.0, 1000.0, 5000.0]
+  )
