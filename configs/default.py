@@ -38,4 +38,35 @@ def get_config() -> ml_collections.ConfigDict:
   data.segment_frames = 640  # 6.4 s at a 10 ms hop
   data.segment_hop_frames = 320  # hop of half a segment
   data.stitch = "center"  # center | mean
+  data.offset_mode = "pedal"  # pedal (sustain-extended offsets, as MAESTRO) | key (key release)
+  data.regression_frames = 5  # half-width of the onset/offset regression triangles
+  data.tfds_dir = "outputs/tfds"
+  data.maestro_dir = ""  # a MAESTRO-layout folder, for the `maestro` dataset
+  # Training mixture: dataset names and their sampling weights.
+  data.train = "notes,chords,others,mixtures,performances"
+  data.train_weights = "1,2,1,3,4"
+
+  data.synth = synth = ml_collections.ConfigDict()
+  synth.sizes = {"train": 512, "validation": 16, "test": 16}
+  synth.example_seconds = 10.0
+  synth.train_soundfonts = ("fluidr3", "timgm6mb", "csound", "fluidr3mono")
+  synth.test_soundfonts = ("musescore",)  # held-out piano
+  synth.midi_dir = ""  # real performance MIDI to render, e.g. ../shared/midi (any folder)
+  synth.reverb = True
+  synth.seed = 0
+
+  # Host-side waveform augmentation (labels follow); spectrogram masking runs on device.
+  data.augment = aug = ml_collections.ConfigDict()
+  aug.gain_db = 6.0  # uniform in +-gain_db
+  aug.noise_prob = 0.3
+  aug.noise_snr_db = (10.0, 40.0)
+  aug.pitch_shift = 2  # whole semitones, +-
+  aug.detune_cents = 20.0  # +-
+  aug.time_stretch_prob = 0.0
+  aug.time_stretch = (0.9, 1.1)
+  aug.mixup_prob = 0.1
+  aug.spec_time_masks = 2
+  aug.spec_time_width = 20
+  aug.spec_freq_masks = 2
+  aug.spec_freq_width = 12
   return config

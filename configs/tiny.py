@@ -11,4 +11,6 @@ def get_config():
   config.frontend.n_mels = 96
   config.data.segment_frames = 128
   config.data.segment_hop_frames = 64
+  config.data.synth.sizes = {"train": 24, "validation": 4, "test": 4}
+  config.data.synth.example_seconds = 4.0
   return config

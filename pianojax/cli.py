@@ -10,13 +10,53 @@ from pianojax import audio_io, frontend
 from pianojax.errors import UserError
 
 
-def run(mode: str, config, *, workdir: str | None, input: str | None, output: str | None) -> None:  # noqa: A002
+def run(mode: str, config, *, workdir: str | None, input: str | None, output: str | None, **flags) -> None:  # noqa: A002
   if mode == "features":
     features(config, input, output)
+  elif mode == "build_data":
+    build_data(config, flags.get("datasets"))
   elif mode == "demo":
     demo(config, workdir or "outputs/demo")
   else:
     raise UserError(f"unknown mode {mode!r}")
+
+
+def build_data(config, names: str | None) -> None:
+  """Builds the named TFDS datasets (default: the training mixture, plus maestro if configured)."""
+  from pianojax import datasets
+
+  if names:
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+  else:
+    wanted = [n.strip() for n in config.data.train.split(",")]
+    wanted += ["maestro"] if config.data.maestro_dir else []
+  datasets.build(config, wanted)
+
+
+def synthetic_signals(config) -> dict[str, np.ndarray]:
+  """A rendered single note, chord, and piano mixed with other instruments and noise."""
+  from pianojax.synth import materials, soundfonts
+  from pianojax.synth.examples import make_example
+  from pianojax.synth.render import Renderer
+
+  rate = config.frontend.sample_rate
+  font = next((f for f in config.data.synth.train_soundfonts if f in soundfonts.available()), None)
+  if font is None:
+    raise UserError("no SoundFont installed for the synthetic signals: run scripts/setup.sh")
+  renderer = Renderer(rate)
+  rng = np.random.default_rng(config.seed)
+  grid = materials.single_note_grid()
+  items = {
+    "single note (C4)": materials.single_note(rng, grid.index((60, 90, 1.0))),
+    "chords": materials.chords(rng, 4.0),
+    "piano + instruments + noise": materials.mixture(rng, 4.0),
+  }
+  out = {}
+  for name, material in items.items():
+    audio, _ = make_example(material, renderer, font, rng)
+    out[f"{name} [{font}]"] = audio.astype(np.float32) / 32768.0
+  renderer.close()
+  return out
 
 
 def demo_signals(sample_rate: int, seconds: float = 2.0) -> dict[str, np.ndarray]:
@@ -35,13 +75,19 @@ def demo_signals(sample_rate: int, seconds: float = 2.0) -> dict[str, np.ndarray
 
 
 def features(config, input_path: str | None, output: str | None) -> None:
-  """Writes the four-view feature figure for `input_path` (or the demo signals)."""
+  """Writes the four-view feature figure for `input_path`.
+
+  `--input=synthetic` renders a single note, chords and a mixture; no input draws
+  generated tones (no SoundFont needed).
+  """
   if not output:
     raise UserError("--output=FIGURE.png is required for --mode=features")
   from pianojax import figures
 
   spec = frontend.FrontendSpec.from_config(config.frontend)
-  if input_path:
+  if input_path == "synthetic":
+    signals = synthetic_signals(config)
+  elif input_path:
     audio = audio_io.load_audio(input_path, spec.sample_rate)
     signals = {os.path.basename(input_path): audio}
   else:

@@ -17,7 +17,7 @@ def _views(spec: frontend.FrontendSpec) -> list[tuple[str, frontend.FrontendSpec
   return [
     ("linear spectrogram", dataclasses.replace(base, representation="linear")),
     ("mel spectrogram", dataclasses.replace(base, representation="mel")),
-    ("MFCC (standardised per coefficient)", dataclasses.replace(base, representation="mfcc", normalize="example_bin")),
+    ("MFCC (z-scored per coefficient)", dataclasses.replace(base, representation="mfcc", normalize="example_bin")),
   ]
 
 
@@ -40,7 +40,10 @@ def plot_features(signals: dict[str, np.ndarray], spec: frontend.FrontendSpec, p
     seconds = len(audio) / spec.sample_rate
     ax = axes[row, 0]
     ax.plot(np.arange(len(audio)) / spec.sample_rate, audio, lw=0.4, color="k")
-    ax.set(title=f"{name}: waveform", xlabel="time (s)", xlim=(0, seconds))
+    ax.set(xlabel="time (s)", xlim=(0, seconds))
+    ax.set_ylabel(name, fontsize=11, fontweight="bold")
+    if row == 0:
+      ax.set_title("waveform")
     for col, (label, view) in enumerate(views, start=1):
       feats = np.asarray(jax.jit(frontend.features, static_argnums=1)(audio[None], view))[0]
       ax = axes[row, col]
@@ -52,7 +55,9 @@ def plot_features(signals: dict[str, np.ndarray], spec: frontend.FrontendSpec, p
         extent = (0, seconds, 0, feats.shape[1])
         ylabel = "mel band" if view.representation == "mel" else "coefficient"
       ax.imshow(feats.T, origin="lower", aspect="auto", extent=extent, cmap="magma")
-      ax.set(title=f"{name}: {label}", xlabel="time (s)", ylabel=ylabel)
+      ax.set(xlabel="time (s)", ylabel=ylabel)
+      if row == 0:
+        ax.set_title(label)
   fig.suptitle(
     f"{spec.band} band ({spec.fmin:.1f}-{spec.fmax:.0f} Hz), n_fft {spec.n_fft}, "
     f"window {spec.win_length}, hop {spec.hop_length}, log={views[0][1].log}"

@@ -1,0 +1,220 @@
+"""From TFDS splits to device batches of fixed-length segments with frame targets.
+
+- `TrainSegments`: a random-access source; example `i` is a seeded random crop of a random
+  record from a weighted mixture of datasets, augmented, with its targets. Being a pure
+  function of (seed, i), the stream is deterministic and resumes from any step.
+- `EvalSegments`: every record of a split cut in order into segments with overlap (full
+  coverage), with a frame mask for padding and (record, segment) ids for stitching.
+- `batches`: grain MapDataset -> per-process slices -> batches -> prefetching iterator.
+- `to_global`: process-local batch -> a global `jax.Array` sharded on the `data` mesh axis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import numpy as np
+
+from pianojax import augment, labels
+from pianojax.datasets import features
+from pianojax.notes import NoteSequence
+
+TARGETS = labels.TARGET_KEYS
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmentSpec:
+  """How examples are cut and labelled."""
+
+  segment_frames: int
+  hop_length: int
+  sample_rate: int
+  offset_mode: str = "pedal"
+  regression_frames: int = 5
+
+  @property
+  def segment_samples(self) -> int:
+    return self.segment_frames * self.hop_length
+
+  @property
+  def frame_rate(self) -> float:
+    return self.sample_rate / self.hop_length
+
+  @classmethod
+  def from_config(cls, config) -> SegmentSpec:
+    return cls(
+      segment_frames=config.data.segment_frames,
+      hop_length=config.frontend.hop_length,
+      sample_rate=config.frontend.sample_rate,
+      offset_mode=config.data.offset_mode,
+      regression_frames=config.data.regression_frames,
+    )
+
+
+def _as_float(audio: np.ndarray) -> np.ndarray:
+  return np.asarray(audio, np.float32) / 32768.0
+
+
+def _crop(audio: np.ndarray, start: int, length: int) -> np.ndarray:
+  out = np.zeros(length, np.float32)
+  piece = audio[max(start, 0) : max(start + length, 0)]
+  offset = max(-start, 0)
+  out[offset : offset + len(piece)] = piece[: length - offset]
+  return out
+
+
+def targets_for(notes: NoteSequence, spec: SegmentSpec) -> dict[str, np.ndarray]:
+  return labels.frame_targets(notes, spec.segment_frames, spec.frame_rate, regression_frames=spec.regression_frames)
+
+
+class TrainSegments:
+  """Random-access training examples: index -> {"audio": (samples,), targets: (frames, 88)}.
+
+  Args:
+    sources: TFDS data sources (random access), e.g. from `datasets.data_source`.
+    weights: sampling weight of each source.
+    spec: segment length and label settings.
+    augment_cfg: the `data.augment` config section (or None for no augmentation).
+    seed: the stream's seed.
+  """
+
+  def __init__(self, sources, weights, spec: SegmentSpec, augment_cfg=None, seed: int = 0):
+    if not sources or len(sources) != len(weights):
+      raise ValueError("need one weight per source, and at least one source")
+    self.sources = list(sources)
+    self.probs = np.asarray(weights, np.float64) / np.sum(weights)
+    self.spec = spec
+    self.aug = augment_cfg
+    self.seed = seed
+
+  def __len__(self) -> int:
+    return 2**40  # an endless stream, indexed by global example number
+
+  def _record(self, rng) -> tuple[np.ndarray, NoteSequence]:
+    source = self.sources[int(rng.choice(len(self.sources), p=self.probs))]
+    ex = source[int(rng.integers(len(source)))]
+    notes = labels.with_offsets(features.decode_notes(ex), self.spec.offset_mode)
+    return _as_float(ex["audio"]), notes
+
+  def _random_crop(self, rng, audio, notes, length: int) -> tuple[np.ndarray, NoteSequence]:
+    start = int(rng.integers(0, max(len(audio) - length, 0) + 1))
+    rate = self.spec.sample_rate
+    return _crop(audio, start, length), notes.clip(start / rate, (start + length) / rate, clamp=False)
+
+  def _example(self, rng) -> tuple[np.ndarray, NoteSequence]:
+    """A crop of `segment_samples`, augmented in the waveform with labels following."""
+    aug, n = self.aug, self.spec.segment_samples
+    audio, notes = self._record(rng)
+    semitones = int(rng.integers(-aug.pitch_shift, aug.pitch_shift + 1)) if aug and aug.pitch_shift else 0
+    cents = float(rng.uniform(-aug.detune_cents, aug.detune_cents)) if aug and aug.detune_cents else 0.0
+    stretch = float(rng.uniform(*aug.time_stretch)) if aug and aug.time_stretch_prob > rng.random() else 1.0
+    speed = augment.speed_for(semitones, cents)
+    # Crop enough source audio that after speed change / stretch we have exactly n samples.
+    need = int(np.ceil(n * speed * stretch)) + 8
+    audio, notes = self._random_crop(rng, audio, notes, need)
+    if speed != 1.0:
+      audio = augment.resample_factor(audio, speed)
+      notes = notes.shifted(semitones=semitones, time_scale=1.0 / speed)
+    if stretch != 1.0:
+      audio = augment.time_stretch(audio, stretch)
+      notes = notes.shifted(time_scale=1.0 / stretch)
+    return _crop(audio, 0, n), notes
+
+  def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng([self.seed, int(index)])
+    aug = self.aug
+    audio, notes = self._example(rng)
+    if aug and aug.mixup_prob > rng.random():
+      other_audio, other_notes = self._example(rng)
+      audio, notes = augment.mix(audio, notes, other_audio, other_notes, float(rng.uniform(-6.0, 0.0)))
+    if aug and aug.gain_db:
+      audio = augment.gain(audio, float(rng.uniform(-aug.gain_db, aug.gain_db)))
+    if aug and aug.noise_prob > rng.random():
+      audio = augment.noise(audio, rng, float(rng.uniform(*aug.noise_snr_db)))
+    out = {"audio": np.clip(audio, -1.0, 1.0).astype(np.float32)}
+    out.update(targets_for(notes, self.spec))
+    out["mask"] = np.ones(self.spec.segment_frames, np.float32)
+    return out
+
+
+class EvalSegments:
+  """Every record of a split cut in order into segments of N frames every `hop_frames`.
+
+  Items carry `record` and `segment` ids, and `mask` (frames inside the audio), so the
+  outputs can be stitched back per record. The length is padded with empty items (mask
+  all zero, record -1) to a multiple of `batch_multiple`, to fill the last global batch.
+  """
+
+  def __init__(self, source, spec: SegmentSpec, hop_frames: int, batch_multiple: int = 1):
+    self.source = source
+    self.batch_multiple = batch_multiple
+    self.spec = spec
+    self.hop_frames = hop_frames
+    self.index = []  # (record, segment, start_sample)
+    self.lengths = []
+    for r in range(len(source)):
+      n_samples = len(source[r]["audio"])
+      n_frames = 1 + n_samples // spec.hop_length
+      n_seg = 1 if n_frames <= spec.segment_frames else 1 + -(-(n_frames - spec.segment_frames) // hop_frames)
+      self.lengths.append(n_frames)
+      self.index += [(r, s, s * hop_frames * spec.hop_length) for s in range(n_seg)]
+    self._cache = (None, None)
+
+  def __len__(self) -> int:
+    return -(-len(self.index) // self.batch_multiple) * self.batch_multiple
+
+  @property
+  def num_segments(self) -> int:
+    return len(self.index)
+
+  def _load(self, r):
+    if self._cache[0] != r:
+      ex = self.source[r]
+      self._cache = (r, (_as_float(ex["audio"]), labels.with_offsets(features.decode_notes(ex), self.spec.offset_mode)))
+    return self._cache[1]
+
+  def __getitem__(self, i: int) -> dict[str, np.ndarray]:
+    spec = self.spec
+    if i >= len(self.index):  # padding to a full batch
+      item = {"audio": np.zeros(spec.segment_samples, np.float32), "mask": np.zeros(spec.segment_frames, np.float32)}
+      item.update({k: np.zeros((spec.segment_frames, 88), np.float32) for k in TARGETS})
+      return {**item, "record": np.int32(-1), "segment": np.int32(-1)}
+    r, s, start = self.index[i]
+    audio, notes = self._load(r)
+    rate = spec.sample_rate
+    item = {"audio": _crop(audio, start, spec.segment_samples)}
+    item.update(targets_for(notes.clip(start / rate, (start + spec.segment_samples) / rate, clamp=False), spec))
+    first = s * self.hop_frames
+    item["mask"] = (np.arange(spec.segment_frames) + first < self.lengths[r]).astype(np.float32)
+    return {**item, "record": np.int32(r), "segment": np.int32(s)}
+
+
+def batches(source, global_batch: int, *, start_step: int = 0, num_steps: int | None = None, threads: int = 2):
+  """Process-local batches of `source` (random access) from `start_step`, prefetched by grain.
+
+  Global batch `b` holds items `[b * global_batch, (b + 1) * global_batch)`; process `p`
+  of `P` gets items `p, p + P, ...` of it, so the global batch is the same on any number
+  of processes and a restart at `start_step` continues exactly.
+  """
+  import grain
+
+  count, index = jax.process_count(), jax.process_index()
+  if global_batch % count:
+    raise ValueError(f"global batch {global_batch} is not divisible by {count} processes")
+  ds = grain.MapDataset.source(source)[index::count].batch(global_batch // count, drop_remainder=True)
+  stop = None if num_steps is None else start_step + num_steps
+  ds = ds[start_step:stop]
+  return iter(ds.to_iter_dataset(grain.ReadOptions(num_threads=threads, prefetch_buffer_size=2 * threads)))
+
+
+def data_mesh(devices=None) -> jax.sharding.Mesh:
+  """The 1-D `data` mesh over all devices (Auto axes: jit inserts the collectives)."""
+  devices = devices if devices is not None else jax.devices()
+  return jax.make_mesh((len(devices),), ("data",), axis_types=(jax.sharding.AxisType.Auto,), devices=devices)
+
+
+def to_global(batch: dict[str, np.ndarray], mesh: jax.sharding.Mesh) -> dict[str, jax.Array]:
+  """Process-local numpy batch -> global arrays sharded over `data` on the leading axis."""
+  sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
+  return {k: jax.make_array_from_process_local_data(sharding, np.asarray(v)) for k, v in batch.items()}

@@ -1,0 +1,1 @@
+"""Synthetic piano data: musical material (notes) and its rendering with FluidSynth SoundFonts."""

@@ -1,0 +1,57 @@
+"""The SoundFonts we render with, found on disk by name (Debian packages, pretty_midi's bundled one).
+
+Each name is one distinct piano (plus the other GM instruments of that bank). Splits can hold
+a piano out of training by name: the default holds out MuseScore General's grand, the most
+realistic piano here, for testing.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pianojax.errors import UserError
+
+# name -> candidate paths (first that exists wins). Install with scripts/setup.sh.
+KNOWN = {
+  "fluidr3": ("/usr/share/sounds/sf2/FluidR3_GM.sf2",),
+  "fluidr3mono": ("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3", "/usr/share/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3"),
+  "musescore": ("/usr/share/sounds/sf3/MuseScore_General_Full.sf3", "/usr/share/sounds/sf3/MuseScore_General.sf3"),
+  "timgm6mb": ("/usr/share/sounds/sf2/TimGM6mb.sf2",),
+  "csound": ("/usr/share/sounds/sf2/sf_GMbank.sf2", "/usr/share/samples/sf_GMbank.sf2"),
+}
+
+
+def _bundled_timgm6mb() -> str | None:
+  try:
+    import pretty_midi
+  except ImportError:
+    return None
+  path = os.path.join(os.path.dirname(pretty_midi.__file__), "TimGM6mb.sf2")
+  return path if os.path.isfile(path) else None
+
+
+def find(name: str) -> str:
+  """Path of SoundFont `name` (a KNOWN name, or a path to any .sf2/.sf3 file)."""
+  if os.path.isfile(name):
+    return name
+  candidates = list(KNOWN.get(name, ()))
+  if name == "timgm6mb":
+    candidates.append(_bundled_timgm6mb() or "")
+  for path in candidates:
+    if path and os.path.isfile(path):
+      return path
+  if name not in KNOWN:
+    raise UserError(f"unknown SoundFont {name!r}: use one of {sorted(KNOWN)} or a path to a .sf2/.sf3 file")
+  raise UserError(f"SoundFont {name!r} not installed (looked in {', '.join(KNOWN[name])}); run scripts/setup.sh")
+
+
+def available() -> list[str]:
+  """The KNOWN SoundFonts present on this machine."""
+  out = []
+  for name in KNOWN:
+    try:
+      find(name)
+      out.append(name)
+    except UserError:
+      pass
+  return out
