@@ -16,14 +16,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
-from ml_collections import config_flags  # noqa: E402
+import numpy as np
+from absl import app, flags
+from ml_collections import config_flags
 
-from pianojax import datasets, input_pipeline  # noqa: E402
-from pianojax.synth import materials, soundfonts  # noqa: E402
-from pianojax.synth.examples import make_example  # noqa: E402
-from pianojax.synth.render import Renderer  # noqa: E402
+from pianojax import datasets, input_pipeline
+from pianojax.synth import materials, soundfonts
+from pianojax.synth.examples import make_example
+from pianojax.synth.render import Renderer
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Config file.", lock_config=False)
 _SECONDS = flags.DEFINE_float("seconds_per_font", 60.0, "Audio seconds rendered per SoundFont.")
