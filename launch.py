@@ -5,28 +5,43 @@ Modes:
   features    draw waveform / spectrogram / mel / MFCC of --input to --output
               (--input=synthetic: a rendered note, chords and a mixture; no input: generated tones).
   build_data  build the TFDS datasets (--datasets=notes,chords,... default: the training mixture).
+  train       train (and periodically evaluate) in --workdir, resuming from its latest checkpoint.
+
+Multi-host: pass --coordinator=HOST:PORT --num_processes=N --process_id=I (or set the
+usual JAX/cluster environment and --distributed) to call jax.distributed.initialize().
 """
 
 import logging
 import sys
 
 from absl import app, flags
+from absl import logging as absl_logging
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Config file.", lock_config=True)
-_MODE = flags.DEFINE_enum("mode", "features", ["demo", "features", "build_data"], "What to run.")
+_MODE = flags.DEFINE_enum("mode", "features", ["demo", "features", "build_data", "train"], "What to run.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and outputs.")
 _INPUT = flags.DEFINE_string("input", None, "Input audio file or folder.")
 _OUTPUT = flags.DEFINE_string("output", None, "Output file or folder.")
 _DATASETS = flags.DEFINE_string("datasets", None, "Comma-separated dataset names for --mode=build_data.")
+_DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (cluster auto-detect).")
+_COORDINATOR = flags.DEFINE_string("coordinator", None, "HOST:PORT of process 0, for multi-process runs.")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes in a multi-process run.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index in a multi-process run.")
 
 
 def main(argv):
   del argv
   logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)  # no "no TPU" chatter
+  absl_logging.set_verbosity(absl_logging.WARNING)  # libraries' INFO lines (orbax, tfds) stay quiet
   from pianojax import cli
   from pianojax.errors import UserError
 
+  if _DISTRIBUTED.value or _COORDINATOR.value:
+    import jax
+
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")  # used by CPU devices only
+    jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   try:
     cli.run(
       _MODE.value,

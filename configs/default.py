@@ -33,6 +33,54 @@ def get_config() -> ml_collections.ConfigDict:
   fe.framing = "frame"  # frame | beat (beat-synchronous pooling of frames)
   fe.max_beats = 64  # beat intervals per example when framing == "beat"
 
+  config.objective = "classification"  # classification | regression
+
+  config.model = model = ml_collections.ConfigDict()
+  model.dtype = "bfloat16"  # compute dtype; parameters stay float32
+  model.stem_channels = 48
+  model.stem_freq_stride = 2
+  model.block_layers = (4, 4, 4)
+  model.growth = 48
+  model.bottleneck = 4
+  model.compression = 0.5
+  model.dropout = 0.0
+  model.context = "conv"  # none | conv (dilated, residual) | bigru
+  model.context_width = 256
+  model.context_dilations = (1, 2, 4, 8)
+
+  # Loss weights and decoding.
+  config.loss = loss = ml_collections.ConfigDict()
+  loss.onset_weight = 1.0
+  loss.offset_weight = 0.5
+  loss.frame_weight = 1.0
+  loss.velocity_weight = 0.5
+  loss.onset_pos_weight = 5.0  # positive-class weight in the onset BCE (onsets are rare)
+  config.decode = dec = ml_collections.ConfigDict()
+  dec.onset_threshold = 0.5
+  dec.frame_threshold = 0.5
+  dec.offset_threshold = 0.5
+  dec.min_note_ms = 30.0
+
+  config.optim = optim = ml_collections.ConfigDict()
+  optim.optimizer = "adamw"
+  optim.learning_rate = 1e-3
+  optim.warmup_steps = 200
+  optim.schedule = "cosine"  # cosine | constant
+  optim.weight_decay = 1e-4
+  optim.grad_clip = 1.0
+
+  config.train = train = ml_collections.ConfigDict()
+  train.batch_size = 32  # global, split over all devices
+  train.steps = 20000
+  train.log_every = 50
+  train.eval_every = 1000
+  train.checkpoint_every = 1000
+  train.keep_checkpoints = 3
+  train.eval_datasets = "chords,mixtures"  # validation splits evaluated during training
+  train.eval_max_records = 16
+  train.data_threads = 8
+  config.init_from = ""  # a checkpoint (dir or step dir) to start from: pretrain -> fine-tune
+
   # How long signals become examples.
   config.data = data = ml_collections.ConfigDict()
   data.segment_frames = 640  # 6.4 s at a 10 ms hop

@@ -13,4 +13,19 @@ def get_config():
   config.data.segment_hop_frames = 64
   config.data.synth.sizes = {"train": 24, "validation": 4, "test": 4}
   config.data.synth.example_seconds = 4.0
+  config.model.dtype = "float32"
+  config.model.stem_channels = 8
+  config.model.block_layers = (2, 2)
+  config.model.growth = 8
+  config.model.bottleneck = 2
+  config.model.context_width = 32
+  config.model.context_dilations = (1, 2)
+  config.train.batch_size = 8
+  config.train.steps = 200
+  config.train.log_every = 20
+  config.train.eval_every = 100
+  config.train.checkpoint_every = 100
+  config.train.eval_max_records = 4
+  config.train.data_threads = 2
+  config.optim.warmup_steps = 20
   return config

@@ -15,6 +15,12 @@ def run(mode: str, config, *, workdir: str | None, input: str | None, output: st
     features(config, input, output)
   elif mode == "build_data":
     build_data(config, flags.get("datasets"))
+  elif mode == "train":
+    if not workdir:
+      raise UserError("--workdir is required for --mode=train")
+    from pianojax import train
+
+    train.train_and_evaluate(config, workdir)
   elif mode == "demo":
     demo(config, workdir or "outputs/demo")
   else:

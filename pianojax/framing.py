@@ -70,12 +70,31 @@ def stitch(segments: np.ndarray, hop: int, length: int, mode: str = "center") ->
     return (out / count.reshape((-1,) + (1,) * (out.ndim - 1))).astype(segments.dtype)
   if mode != "center":
     raise ValueError(f"unknown stitch mode {mode!r}")
-  # Distance of step t to the nearer edge of segment i; pick the best segment per step.
-  offset = t[None, :] - starts[:, None]
-  inside = (offset >= 0) & (offset < seg_len)
-  margin = np.where(inside, np.minimum(offset, seg_len - 1 - offset), -1)
-  best = np.argmax(margin, axis=0)
+  best = owners(length, seg_len, hop)
   return segments[best, t - starts[best]]
+
+
+def owners(length: int, segment_length: int, hop: int) -> np.ndarray:
+  """For each step, the segment it is taken from in "center" stitching.
+
+  That is the segment in which the step lies furthest from an edge (the first such
+  segment on a tie). Works in O(length x overlap), without a (segments x length) table,
+  so hour-long inputs stay cheap.
+  """
+  t = np.arange(length)
+  count = num_segments(length, segment_length, hop)
+  first = np.maximum(0, -(-(t - segment_length + 1) // hop))  # first segment covering t
+  best = first.copy()
+  best_margin = np.full(length, -1)
+  for j in range(-(-segment_length // hop) + 1):
+    i = first + j
+    offset = t - i * hop
+    inside = (offset >= 0) & (offset < segment_length) & (i < count)
+    margin = np.where(inside, np.minimum(offset, segment_length - 1 - offset), -1)
+    better = margin > best_margin
+    best = np.where(better, i, best)
+    best_margin = np.maximum(margin, best_margin)
+  return best
 
 
 def track_beats(audio: np.ndarray, sample_rate: int, hop_length: int) -> np.ndarray:

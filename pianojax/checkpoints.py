@@ -1,0 +1,138 @@
+"""Checkpoints: one small wrapper around orbax's CheckpointManager.
+
+Each checkpoint holds the train state and the resolved config (JSON). Restoring checks
+that the parts of the config that shape the model (frontend, model, objective, segment
+length) match the code's config, and says which fields differ when they do not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import jax
+
+from pianojax.errors import UserError
+
+# Config fields that must match between a checkpoint and the code that restores it.
+MODEL_FIELDS = ("frontend", "model", "objective", "data.segment_frames")
+
+
+class CheckpointError(UserError):
+  """A checkpoint is missing, unreadable, or does not match the config."""
+
+
+def _get(d: dict, dotted: str):
+  for part in dotted.split("."):
+    d = d[part]
+  return d
+
+
+def config_dict(config) -> dict:
+  return json.loads(config.to_json_best_effort())
+
+
+def _flatten(prefix: str, value, out: dict):
+  if isinstance(value, dict):
+    for k, v in value.items():
+      _flatten(f"{prefix}.{k}" if prefix else k, v, out)
+  else:
+    out[prefix] = value
+
+
+def check_compatible(saved: dict, config, where: str) -> None:
+  """Raises CheckpointError naming each model-shaping field that differs."""
+  current = config_dict(config)
+  diffs = []
+  for field in MODEL_FIELDS:
+    a, b = {}, {}
+    try:
+      _flatten(field, _get(saved, field), a)
+    except KeyError:
+      diffs.append(f"{field} (missing in checkpoint)")
+      continue
+    _flatten(field, _get(current, field), b)
+    for key in sorted(set(a) | set(b)):
+      if a.get(key) != b.get(key):
+        diffs.append(f"{key}: checkpoint {a.get(key)!r} vs config {b.get(key)!r}")
+  if diffs:
+    shown = "; ".join(diffs[:6]) + (f"; and {len(diffs) - 6} more" if len(diffs) > 6 else "")
+    raise CheckpointError(f"checkpoint {where} does not match the config: {shown}")
+
+
+class Checkpoints:
+  """Saves every `every` steps (and on demand), keeps the last `keep`, restores the latest."""
+
+  def __init__(self, directory: str, every: int = 1000, keep: int = 3):
+    import orbax.checkpoint as ocp
+
+    self._ocp = ocp
+    self.directory = os.path.abspath(directory)
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, save_interval_steps=every, create=True)
+    self.manager = ocp.CheckpointManager(self.directory, options=options)
+
+  def latest_step(self) -> int | None:
+    return self.manager.latest_step()
+
+  def save(self, step: int, state, config, force: bool = False) -> bool:
+    ocp = self._ocp
+    args = ocp.args.Composite(state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config_dict(config)))
+    return self.manager.save(step, args=args, force=force)
+
+  def restore(self, step: int, abstract_state, config):
+    """Restores the state saved at `step` after checking its config against `config`."""
+    ocp = self._ocp
+    saved = self.manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
+    check_compatible(saved, config, f"{self.directory} step {step}")
+    args = ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state))
+    return self.manager.restore(step, args=args)["state"]
+
+  def wait(self) -> None:
+    self.manager.wait_until_finished()
+
+  def close(self) -> None:
+    self.manager.wait_until_finished()
+    self.manager.close()
+
+
+def resolve(path: str) -> tuple[str, int]:
+  """(checkpoint root, step) for a run's checkpoint folder (latest step) or a step folder."""
+  path = os.path.abspath(path)
+  if not os.path.isdir(path):
+    raise CheckpointError(f"no checkpoint at {path}")
+  base = os.path.basename(path.rstrip("/"))
+  if base.isdigit() and os.path.isdir(os.path.join(path, "state")):
+    return os.path.dirname(path), int(base)
+  for root in (path, os.path.join(path, "checkpoints")):
+    steps = [int(d) for d in os.listdir(root) if d.isdigit()] if os.path.isdir(root) else []
+    if steps:
+      return root, max(steps)
+  raise CheckpointError(f"no checkpoint steps under {path}")
+
+
+def load_saved_config(path: str) -> tuple[dict, str, int]:
+  """The config JSON stored with a checkpoint, and where it is."""
+  root, step = resolve(path)
+  config_path = os.path.join(root, str(step), "config", "metadata")
+  if not os.path.isfile(config_path):
+    raise CheckpointError(f"checkpoint {root} step {step} has no saved config")
+  with open(config_path) as f:
+    return json.load(f), root, step
+
+
+def restore_variables(path: str, config, abstract_variables):
+  """Model variables (params, batch_stats) from a checkpoint, for inference or init_from.
+
+  Raises:
+    CheckpointError: missing checkpoint or a config that does not match.
+  """
+  import orbax.checkpoint as ocp
+
+  saved, root, step = load_saved_config(path)
+  check_compatible(saved, config, f"{root} step {step}")
+  with ocp.CheckpointManager(root) as manager:
+    restored = manager.restore(
+      step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(partial_restore=True, item=None))
+    )["state"]
+  variables = {"params": restored["params"], "batch_stats": restored["batch_stats"]}
+  return jax.tree.map(lambda abstract, value: jax.numpy.asarray(value, abstract.dtype), abstract_variables, variables)

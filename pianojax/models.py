@@ -1,0 +1,215 @@
+"""The transcriber: jitted frontend -> Flax DenseNet over (time x frequency) -> temporal context -> heads.
+
+One module takes raw audio (or precomputed features) and returns per-frame logits for the
+88 keys, so training, evaluation and inference share one forward pass. Pooling happens
+along frequency only: the frame rate of the output equals the frontend's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from pianojax import augment, frontend
+from pianojax.notes import NUM_KEYS
+
+HEADS = {
+  "classification": ("onset", "offset", "frame", "velocity"),
+  "regression": ("onset_reg", "offset_reg", "frame", "velocity"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskSpec:
+  time_masks: int = 0
+  time_width: int = 0
+  freq_masks: int = 0
+  freq_width: int = 0
+
+
+class DenseLayer(nn.Module):
+  """BN-ReLU-1x1 conv (bottleneck) -> BN-ReLU-3x3 conv, output concatenated to the input."""
+
+  growth: int
+  bottleneck: int
+  dropout: float
+  dtype: jnp.dtype
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    norm = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)  # noqa: E731
+    y = x
+    if self.bottleneck:
+      y = nn.Conv(self.bottleneck * self.growth, (1, 1), use_bias=False, dtype=self.dtype)(nn.relu(norm()(y)))
+    y = nn.Conv(self.growth, (3, 3), use_bias=False, dtype=self.dtype)(nn.relu(norm()(y)))
+    if self.dropout:
+      y = nn.Dropout(self.dropout, deterministic=not train)(y)
+    return jnp.concatenate([x, y], axis=-1)
+
+
+class Transition(nn.Module):
+  """BN-ReLU-1x1 conv with compression, then average pooling by 2 along frequency only."""
+
+  channels: int
+  dtype: jnp.dtype
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    x = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(x)
+    x = nn.Conv(self.channels, (1, 1), use_bias=False, dtype=self.dtype)(nn.relu(x))
+    return nn.avg_pool(x, (1, 2), strides=(1, 2))
+
+
+class DenseNet(nn.Module):
+  """DenseNet over `(batch, time, freq, 1)`; returns `(batch, time, features)`."""
+
+  stem_channels: int = 32
+  stem_freq_stride: int = 2
+  block_layers: Sequence[int] = (4, 4, 4)
+  growth: int = 32
+  bottleneck: int = 4
+  compression: float = 0.5
+  dropout: float = 0.0
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    x = nn.Conv(self.stem_channels, (3, 3), use_bias=False, dtype=self.dtype)(x)
+    if self.stem_freq_stride > 1:  # shrink the frequency axis early: most of the FLOPs live there
+      x = nn.max_pool(x, (1, self.stem_freq_stride), strides=(1, self.stem_freq_stride))
+    for i, layers in enumerate(self.block_layers):
+      for _ in range(layers):
+        x = DenseLayer(self.growth, self.bottleneck, self.dropout, self.dtype)(x, train)
+      if i < len(self.block_layers) - 1:
+        x = Transition(max(1, int(x.shape[-1] * self.compression)), self.dtype)(x, train)
+    x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(x))
+    b, t, f, c = x.shape
+    return x.reshape(b, t, f * c)
+
+
+class TemporalContext(nn.Module):
+  """Context along time: a BiGRU, or residual dilated 1-D convolutions."""
+
+  kind: str = "conv"  # none | conv | bigru
+  width: int = 256
+  dilations: Sequence[int] = (1, 2, 4, 8)
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    x = nn.Dense(self.width, dtype=self.dtype)(x)
+    if self.kind == "none":
+      return nn.relu(x)
+    if self.kind == "bigru":
+      x = nn.Bidirectional(nn.RNN(nn.GRUCell(self.width // 2)), nn.RNN(nn.GRUCell(self.width // 2)))(x)
+      return x.astype(self.dtype)
+    if self.kind != "conv":
+      raise ValueError(f"unknown context {self.kind!r}")
+    for d in self.dilations:
+      y = nn.LayerNorm(dtype=self.dtype)(x)
+      y = nn.Conv(self.width, (3,), kernel_dilation=(d,), dtype=self.dtype)(nn.gelu(y))
+      x = x + y
+    return nn.gelu(nn.LayerNorm(dtype=self.dtype)(x))
+
+
+class Transcriber(nn.Module):
+  """Audio `(batch, samples)` (or features `(batch, frames, bins)`) -> logits per head `(batch, frames, 88)`.
+
+  Attributes:
+    spec: frontend settings.
+    num_frames: frames per example the network sees (the frontend's extra last frame is dropped).
+    objective: "classification" or "regression" (which heads exist).
+    mask: spectrogram masking applied in training (rng stream "augment").
+  """
+
+  spec: frontend.FrontendSpec
+  num_frames: int
+  objective: str = "classification"
+  densenet: dict = dataclasses.field(default_factory=dict)
+  context: dict = dataclasses.field(default_factory=dict)
+  mask: MaskSpec = MaskSpec()
+  dtype: jnp.dtype = jnp.float32
+
+  def features(self, inputs):
+    x = inputs if inputs.ndim == 3 else frontend.features(inputs, self.spec)
+    return x[:, : self.num_frames]
+
+  @nn.compact
+  def __call__(self, inputs, train: bool = False):
+    x = self.features(inputs)
+    if train and (self.mask.time_masks or self.mask.freq_masks):
+      x = augment.spec_mask(x, self.make_rng("augment"), **dataclasses.asdict(self.mask))
+    x = x.astype(self.dtype)[..., None]
+    x = DenseNet(dtype=self.dtype, **self.densenet)(x, train)
+    h = TemporalContext(dtype=self.dtype, **self.context)(x, train)
+    out = {}
+    names = HEADS[self.objective]
+    for name in names:
+      if name == "frame":
+        continue
+      out[name] = nn.Dense(NUM_KEYS, dtype=self.dtype, name=f"head_{name}")(h)
+    # The frame head sees the event heads' beliefs (as in Onsets and Frames / Kong et al.).
+    events = [jax.nn.sigmoid(jax.lax.stop_gradient(out[n])) for n in names[:2]]
+    out["frame"] = nn.Dense(NUM_KEYS, dtype=self.dtype, name="head_frame")(jnp.concatenate([h, *events], axis=-1))
+    return {k: v.astype(jnp.float32) for k, v in out.items()}
+
+
+def build(config) -> Transcriber:
+  """The model described by `config` (sections frontend, data, model, objective)."""
+  m = config.model
+  dtype = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}[m.dtype]
+  aug = config.data.augment
+  return Transcriber(
+    spec=frontend.FrontendSpec.from_config(config.frontend),
+    num_frames=config.data.segment_frames,
+    objective=config.objective,
+    densenet={
+      "stem_channels": m.stem_channels,
+      "stem_freq_stride": m.stem_freq_stride,
+      "block_layers": tuple(m.block_layers),
+      "growth": m.growth,
+      "bottleneck": m.bottleneck,
+      "compression": m.compression,
+      "dropout": m.dropout,
+    },
+    context={"kind": m.context, "width": m.context_width, "dilations": tuple(m.context_dilations)},
+    mask=MaskSpec(aug.spec_time_masks, aug.spec_time_width, aug.spec_freq_masks, aug.spec_freq_width),
+    dtype=dtype,
+  )
+
+
+def count_flops(model: Transcriber, variables, inputs_shape) -> dict[str, float]:
+  """Forward FLOPs of one call, counted from the shapes of every conv and dense layer.
+
+  (XLA's cost analysis on GPU leaves out cuDNN convolutions, so we count by hand:
+  2 x output positions x Cin x Cout x kernel area per conv; FFT and elementwise work is
+  not counted.) Returns totals for "conv", "dense" and "total".
+  """
+  counts = {"conv": 0.0, "dense": 0.0}
+
+  def interceptor(next_fun, args, kwargs, context):
+    out = next_fun(*args, **kwargs)
+    mod = context.module
+    if context.method_name == "__call__" and isinstance(mod, nn.Conv | nn.Dense):
+      x = args[0]
+      cin = x.shape[-1]
+      if isinstance(mod, nn.Conv):
+        k = 1
+        for s in mod.kernel_size:
+          k *= s
+        positions = out.size // out.shape[-1]
+        counts["conv"] += 2.0 * positions * cin * out.shape[-1] * k
+      else:
+        counts["dense"] += 2.0 * (out.size // out.shape[-1]) * cin * out.shape[-1]
+    return out
+
+  with nn.intercept_methods(interceptor):
+    jax.eval_shape(
+      lambda v, x: model.apply(v, x, train=False), variables, jax.ShapeDtypeStruct(inputs_shape, jnp.float32)
+    )
+  counts["total"] = counts["conv"] + counts["dense"]
+  return counts

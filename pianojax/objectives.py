@@ -1,0 +1,66 @@
+"""Losses for the two objectives (`config.objective`), as pure functions of (outputs, batch).
+
+- classification: weighted binary cross-entropy on onset / offset / frame rolls; velocity
+  regressed (BCE against velocity / 127) at onset frames only.
+- regression: BCE against the continuous onset/offset triangles (Kong et al.), frame BCE,
+  velocity as above. Decoding recovers sub-frame times from the triangles' peaks.
+
+Every loss is averaged over valid frames (`batch["mask"]`), so padded frames of an
+evaluation batch count for nothing.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def _bce(logits, targets, pos_weight: float = 1.0):
+  # log(1 + exp(-x)) for positives, weighted; log(1 + exp(x)) for negatives.
+  log_p = -jax.nn.softplus(-logits)
+  log_not_p = -jax.nn.softplus(logits)
+  return -(pos_weight * targets * log_p + (1.0 - targets) * log_not_p)
+
+
+def _masked_mean(values, mask):
+  """Mean over (batch, frames, keys) of `values`, counting frames where mask > 0."""
+  weights = mask[..., None] * jnp.ones_like(values)
+  return jnp.sum(values * weights) / jnp.maximum(jnp.sum(weights), 1.0)
+
+
+def losses(outputs: dict, batch: dict, objective: str, weights) -> dict[str, jnp.ndarray]:
+  """Per-term losses and their weighted sum under "total".
+
+  Args:
+    outputs: logits per head, `(batch, frames, 88)`.
+    batch: targets (see `labels.TARGET_KEYS`) and `mask` `(batch, frames)`.
+    objective: "classification" or "regression".
+    weights: the `config.loss` section.
+  """
+  mask = batch["mask"]
+  terms = {}
+  if objective == "classification":
+    terms["onset"] = _masked_mean(_bce(outputs["onset"], batch["onset"], weights.onset_pos_weight), mask)
+    terms["offset"] = _masked_mean(_bce(outputs["offset"], batch["offset"], weights.onset_pos_weight), mask)
+  elif objective == "regression":
+    terms["onset"] = _masked_mean(_bce(outputs["onset_reg"], batch["onset_reg"]), mask)
+    terms["offset"] = _masked_mean(_bce(outputs["offset_reg"], batch["offset_reg"]), mask)
+  else:
+    raise ValueError(f"unknown objective {objective!r}")
+  terms["frame"] = _masked_mean(_bce(outputs["frame"], batch["frame"]), mask)
+  at_onsets = batch["onset"] * mask[..., None]
+  vel = _bce(outputs["velocity"], batch["velocity"]) - _bce_floor(batch["velocity"])
+  terms["velocity"] = jnp.sum(vel * at_onsets) / jnp.maximum(jnp.sum(at_onsets), 1.0)
+  terms["total"] = (
+    weights.onset_weight * terms["onset"]
+    + weights.offset_weight * terms["offset"]
+    + weights.frame_weight * terms["frame"]
+    + weights.velocity_weight * terms["velocity"]
+  )
+  return terms
+
+
+def _bce_floor(targets):
+  """Entropy of soft targets: the least BCE can be, subtracted so a perfect velocity scores 0."""
+  t = jnp.clip(targets, 1e-6, 1 - 1e-6)
+  return -(t * jnp.log(t) + (1 - t) * jnp.log(1 - t))
