@@ -44,7 +44,7 @@ class Predictor:
     return {k: np.asarray(v)[:n] for k, v in out.items()}
 
 
-def frame_probabilities(
+def frame_probabilities(  # noqa: PLR0917
   predictor: Predictor, audio: np.ndarray, hop_length: int, segment_frames: int, hop_frames: int, progress=None
 ) -> dict[str, np.ndarray]:
   """Per-frame probabilities `(frames, 88)` for a whole signal (float16), stitched from segments."""

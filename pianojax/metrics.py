@@ -53,7 +53,7 @@ def roll(notes: NoteSequence, num_frames: int, frame_rate: float) -> np.ndarray:
   """Boolean piano roll `(num_frames, 88)` of the notes (frame i = time i / frame_rate)."""
   out = np.zeros((num_frames, 88), bool)
   for p, on, off in zip(notes.pitch, notes.onset, notes.offset, strict=True):
-    a, b = int(round(on * frame_rate)), int(round(off * frame_rate))
+    a, b = round(on * frame_rate), round(off * frame_rate)
     out[max(a, 0) : min(max(b, a + 1), num_frames), p - MIN_PITCH] = True
   return out
 

@@ -174,7 +174,7 @@ def test_checkpoint_config_mismatch_is_a_clear_error(tfds_dir, tmp_path):
   other = tiny_config(tfds_dir)
   other.train.steps = 4
   other.model.growth = 12
-  with pytest.raises(checkpoints.CheckpointError, match="model.growth: checkpoint 8 vs config 12"):
+  with pytest.raises(checkpoints.CheckpointError, match=r"model\.growth: checkpoint 8 vs config 12"):
     train.train_and_evaluate(other, str(tmp_path / "run"), log=lambda *_: None)
   with pytest.raises(checkpoints.CheckpointError, match="no checkpoint"):
     checkpoints.resolve(str(tmp_path / "missing"))
