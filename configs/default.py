@@ -54,7 +54,8 @@ def get_config() -> ml_collections.ConfigDict:
   loss.offset_weight = 0.5
   loss.frame_weight = 1.0
   loss.velocity_weight = 0.5
-  loss.onset_pos_weight = 5.0  # positive-class weight in the onset BCE (onsets are rare)
+  loss.onset_pos_weight = 5.0  # positive-class weight in the onset/offset BCE (events are rare)
+  loss.frame_pos_weight = 1.0  # positive-class weight in the frame BCE
   config.decode = dec = ml_collections.ConfigDict()
   dec.onset_threshold = 0.5
   dec.frame_threshold = 0.5

@@ -120,19 +120,27 @@ def load_saved_config(path: str) -> tuple[dict, str, int]:
     return json.load(f), root, step
 
 
-def restore_variables(path: str, config, abstract_variables):
+def restore_variables(path: str, config, abstract_variables=None):
   """Model variables (params, batch_stats) from a checkpoint, for inference or init_from.
+
+  The arrays land on this process's first device, whatever topology saved them (a GPU
+  run's checkpoint opens on a laptop CPU). Orbax restores the whole train state; the
+  optimizer state is dropped.
 
   Raises:
     CheckpointError: missing checkpoint or a config that does not match.
   """
   import orbax.checkpoint as ocp
 
+  from pianojax import models, train
+
+  del abstract_variables  # the shapes come from the config, checked against the saved one
   saved, root, step = load_saved_config(path)
   check_compatible(saved, config, f"{root} step {step}")
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  model, optimizer = models.build(config), train.make_optimizer(config)
+  abstract_state = jax.eval_shape(lambda r: train.create_state(model, optimizer, config, r), jax.random.key(0))
+  target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), abstract_state)
   with ocp.CheckpointManager(root) as manager:
-    restored = manager.restore(
-      step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(partial_restore=True, item=None))
-    )["state"]
-  variables = {"params": restored["params"], "batch_stats": restored["batch_stats"]}
-  return jax.tree.map(lambda abstract, value: jax.numpy.asarray(value, abstract.dtype), abstract_variables, variables)
+    restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))["state"]
+  return {"params": restored.params, "batch_stats": restored.batch_stats}

@@ -21,6 +21,19 @@ def run(mode: str, config, *, workdir: str | None, input: str | None, output: st
     from pianojax import train
 
     train.train_and_evaluate(config, workdir)
+  elif mode == "transcribe":
+    from pianojax import transcribe
+
+    failures = transcribe.run(
+      input,
+      output,
+      flags.get("checkpoint"),
+      onset_threshold=flags.get("onset_threshold"),
+      frame_threshold=flags.get("frame_threshold"),
+      min_note_ms=flags.get("min_note_ms"),
+    )
+    if failures:
+      raise SystemExit(2)
   elif mode == "demo":
     demo(config, workdir or "outputs/demo")
   else:
@@ -104,7 +117,37 @@ def features(config, input_path: str | None, output: str | None) -> None:
 
 
 def demo(config, workdir: str) -> None:
-  """The main job on the embedded default (README's first command)."""
+  """The main job on the embedded default (README's first command).
+
+  Renders a small synthetic dataset, trains the config for `train.steps` on this machine,
+  evaluates on the validation splits and prints the metrics table.
+  """
+  from pianojax import train
+
   os.makedirs(workdir, exist_ok=True)
-  figure = os.path.join(workdir, "features.png")
-  features(config, None, figure)
+  features(config, "synthetic", os.path.join(workdir, "features.png"))
+  build_data(config, None)
+  result = train.train_and_evaluate(config, os.path.join(workdir, "run"))
+  table = metrics_table(result)
+  with open(os.path.join(workdir, "metrics.md"), "w") as f:
+    f.write(table + "\n")
+  print("\n" + table)
+  print(f"\nfigure: {workdir}/features.png  checkpoints: {workdir}/run/checkpoints  metrics: {workdir}/metrics.md")
+
+
+def metrics_table(result: dict) -> str:
+  """A Markdown table of eval/<dataset>/<metric> values (one row per dataset)."""
+  columns = [
+    ("onset_precision", "onset P"),
+    ("onset_recall", "onset R"),
+    ("onset_f1", "onset F1"),
+    ("onset_offset_f1", "onset+offset F1"),
+    ("onset_offset_velocity_f1", "+velocity F1"),
+    ("frame_f1", "frame F1"),
+  ]
+  names = sorted({k.split("/")[1] for k in result if k.startswith("eval/")})
+  lines = ["| dataset (validation) | " + " | ".join(c[1] for c in columns) + " |", "|---" * (len(columns) + 1) + "|"]
+  for name in names:
+    cells = [f"{100 * result.get(f'eval/{name}/{key}', float('nan')):.1f}" for key, _ in columns]
+    lines.append(f"| {name} | " + " | ".join(cells) + " |")
+  return "\n".join(lines)

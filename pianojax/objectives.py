@@ -47,7 +47,7 @@ def losses(outputs: dict, batch: dict, objective: str, weights) -> dict[str, jnp
     terms["offset"] = _masked_mean(_bce(outputs["offset_reg"], batch["offset_reg"]), mask)
   else:
     raise ValueError(f"unknown objective {objective!r}")
-  terms["frame"] = _masked_mean(_bce(outputs["frame"], batch["frame"]), mask)
+  terms["frame"] = _masked_mean(_bce(outputs["frame"], batch["frame"], weights.frame_pos_weight), mask)
   at_onsets = batch["onset"] * mask[..., None]
   vel = _bce(outputs["velocity"], batch["velocity"]) - _bce_floor(batch["velocity"])
   terms["velocity"] = jnp.sum(vel * at_onsets) / jnp.maximum(jnp.sum(at_onsets), 1.0)
