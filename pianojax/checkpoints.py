@@ -120,7 +120,7 @@ def load_saved_config(path: str) -> tuple[dict, str, int]:
     return json.load(f), root, step
 
 
-def restore_variables(path: str, config, abstract_variables=None):
+def restore_variables(path: str, config):
   """Model variables (params, batch_stats) from a checkpoint, for inference or init_from.
 
   The arrays land on this process's first device, whatever topology saved them (a GPU
@@ -134,7 +134,6 @@ def restore_variables(path: str, config, abstract_variables=None):
 
   from pianojax import models, train
 
-  del abstract_variables  # the shapes come from the config, checked against the saved one
   saved, root, step = load_saved_config(path)
   check_compatible(saved, config, f"{root} step {step}")
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])

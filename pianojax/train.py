@@ -154,9 +154,8 @@ def evaluate(model, variables, config, mesh, log=print) -> dict[str, float]:
   return out
 
 
-def _init_from(config, state: TrainState, model) -> TrainState:
-  abstract = {"params": state.params, "batch_stats": state.batch_stats}
-  variables = checkpoints.restore_variables(config.init_from, config, abstract)
+def _init_from(config, state: TrainState) -> TrainState:
+  variables = checkpoints.restore_variables(config.init_from, config)
   return state.replace(params=variables["params"], batch_stats=variables["batch_stats"])
 
 
@@ -188,7 +187,7 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
   else:
     start = 0
     if config.init_from:
-      state = jax.device_put(_init_from(config, state, model), replicated)
+      state = jax.device_put(_init_from(config, state), replicated)
       log(f"initialised parameters from {config.init_from}")
     ckpt.save(0, state, config, force=True)
 

@@ -35,11 +35,11 @@ def load_model(checkpoint: str | None):
   try:
     config = ml_collections.ConfigDict(saved)
     model = models.build(config)
-    abstract = jax.eval_shape(lambda r: train.init_variables(model, config, r), jax.random.key(0))
+    jax.eval_shape(lambda r: train.init_variables(model, config, r), jax.random.key(0))  # the code can build it
   except (KeyError, AttributeError, TypeError, ValueError) as e:
     raise checkpoints.CheckpointError(f"checkpoint {path} was saved by an incompatible version: {e}") from None
   try:
-    variables = checkpoints.restore_variables(path, config, abstract)
+    variables = checkpoints.restore_variables(path, config)
   except checkpoints.CheckpointError:
     raise
   except Exception as e:  # noqa: BLE001  (orbax raises many types for a tree that does not fit)
