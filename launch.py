@@ -8,6 +8,8 @@ Modes:
   train       train (and periodically evaluate) in --workdir, resuming from its latest checkpoint.
   transcribe  --input=AUDIO_OR_FOLDER --output=DIR [--checkpoint=RUN_OR_STEP_DIR]: MIDI + CSV + PNG per file;
               exit code 2 if any file failed (each is reported by name), 1 on a fatal error.
+  eval        --checkpoint=RUN --data=(FOLDER of audio+MIDI | NAME:SPLIT) --output=DIR [--offsets=pedal|key]:
+              mir_eval note and frame metrics per file and mean (eval.json, eval.md, piano-roll PNGs).
 
 Multi-host: pass --coordinator=HOST:PORT --num_processes=N --process_id=I (or set the
 usual JAX/cluster environment and --distributed) to call jax.distributed.initialize().
@@ -21,7 +23,9 @@ from absl import logging as absl_logging
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Config file.", lock_config=True)
-_MODE = flags.DEFINE_enum("mode", "features", ["demo", "features", "build_data", "train", "transcribe"], "What to run.")
+_MODE = flags.DEFINE_enum(
+  "mode", "features", ["demo", "features", "build_data", "train", "transcribe", "eval"], "What to run."
+)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and outputs.")
 _INPUT = flags.DEFINE_string("input", None, "Input audio file or folder.")
 _OUTPUT = flags.DEFINE_string("output", None, "Output file or folder.")
@@ -30,6 +34,10 @@ _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A run's folder or checkpo
 _ONSET = flags.DEFINE_float("onset_threshold", None, "Decoding: onset probability threshold (default: the model's).")
 _FRAME = flags.DEFINE_float("frame_threshold", None, "Decoding: frame probability threshold (default: the model's).")
 _MIN_NOTE = flags.DEFINE_float("min_note_ms", None, "Decoding: shortest note kept, in ms (default: the model's).")
+_DATA = flags.DEFINE_string("data", None, "eval: a folder of audio + MIDI pairs, or a TFDS dataset as NAME:SPLIT.")
+_OFFSETS = flags.DEFINE_enum(
+  "offsets", "pedal", ["pedal", "key"], "eval: ground-truth offsets (pedal-extended or key)."
+)
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (cluster auto-detect).")
 _COORDINATOR = flags.DEFINE_string("coordinator", None, "HOST:PORT of process 0, for multi-process runs.")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes in a multi-process run.")
@@ -60,6 +68,8 @@ def main(argv):
       onset_threshold=_ONSET.value,
       frame_threshold=_FRAME.value,
       min_note_ms=_MIN_NOTE.value,
+      data=_DATA.value,
+      offsets=_OFFSETS.value,
     )
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)

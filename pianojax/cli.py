@@ -34,6 +34,10 @@ def run(mode: str, config, *, workdir: str | None, input: str | None, output: st
     )
     if failures:
       raise SystemExit(2)
+  elif mode == "eval":
+    from pianojax import evaluate
+
+    evaluate.run(flags.get("checkpoint"), flags.get("data"), output, offsets=flags.get("offsets") or "pedal")
   elif mode == "demo":
     demo(config, workdir or "outputs/demo")
   else:
