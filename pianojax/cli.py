@@ -141,17 +141,11 @@ def demo(config, workdir: str) -> None:
 
 def metrics_table(result: dict) -> str:
   """A Markdown table of eval/<dataset>/<metric> values (one row per dataset)."""
-  columns = [
-    ("onset_precision", "onset P"),
-    ("onset_recall", "onset R"),
-    ("onset_f1", "onset F1"),
-    ("onset_offset_f1", "onset+offset F1"),
-    ("onset_offset_velocity_f1", "+velocity F1"),
-    ("frame_f1", "frame F1"),
-  ]
-  names = sorted({k.split("/")[1] for k in result if k.startswith("eval/")})
-  lines = ["| dataset (validation) | " + " | ".join(c[1] for c in columns) + " |", "|---" * (len(columns) + 1) + "|"]
-  for name in names:
-    cells = [f"{100 * result.get(f'eval/{name}/{key}', float('nan')):.1f}" for key, _ in columns]
-    lines.append(f"| {name} | " + " | ".join(cells) + " |")
-  return "\n".join(lines)
+  from pianojax import metrics
+
+  rows: dict[str, dict[str, float]] = {}
+  for key, value in result.items():
+    if key.startswith("eval/"):
+      _, name, metric = key.split("/", 2)
+      rows.setdefault(name, {})[metric] = value
+  return metrics.markdown_table(dict(sorted(rows.items())), "dataset (validation)")

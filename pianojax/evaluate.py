@@ -111,16 +111,4 @@ def run(checkpoint: str | None, data: str, output: str, offsets: str = "pedal", 
 
 
 def markdown_table(report: dict) -> str:
-  cols = [
-    ("onset_precision", "onset P"),
-    ("onset_recall", "onset R"),
-    ("onset_f1", "onset F1"),
-    ("onset_offset_f1", "on+off F1"),
-    ("onset_offset_velocity_f1", "on+off+vel F1"),
-    ("frame_f1", "frame F1"),
-  ]
-  lines = ["| file | " + " | ".join(c[1] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
-  rows = [*report["per_file"].items(), ("**mean**", report["mean"])]
-  for name, m in rows:
-    lines.append(f"| {name} | " + " | ".join(f"{100 * m[k]:.1f}" for k, _ in cols) + " |")
-  return "\n".join(lines)
+  return metrics.markdown_table({**report["per_file"], "**mean**": report["mean"]}, "file")

@@ -71,3 +71,24 @@ def average(per_file: list[dict[str, float]]) -> dict[str, float]:
   if not per_file:
     return {}
   return {k: float(np.mean([m[k] for m in per_file])) for k in per_file[0]}
+
+
+TABLE_COLUMNS = (
+  ("onset_precision", "onset P"),
+  ("onset_recall", "onset R"),
+  ("onset_f1", "onset F1"),
+  ("onset_offset_f1", "onset+offset F1"),
+  ("onset_offset_velocity_f1", "+velocity F1"),
+  ("frame_f1", "frame F1"),
+)
+
+
+def markdown_table(rows: dict[str, dict[str, float]], first_column: str) -> str:
+  """A Markdown table of metrics in percent, one row per name (missing values show as nan)."""
+  lines = [
+    f"| {first_column} | " + " | ".join(label for _, label in TABLE_COLUMNS) + " |",
+    "|---" * (len(TABLE_COLUMNS) + 1) + "|",
+  ]
+  for name, m in rows.items():
+    lines.append(f"| {name} | " + " | ".join(f"{100 * m.get(k, float('nan')):.1f}" for k, _ in TABLE_COLUMNS) + " |")
+  return "\n".join(lines)
