@@ -10,6 +10,8 @@ Modes:
               exit code 2 if any file failed (each is reported by name), 1 on a fatal error.
   eval        --checkpoint=RUN --data=(FOLDER of audio+MIDI | NAME:SPLIT) --output=DIR [--offsets=pedal|key]:
               mir_eval note and frame metrics per file and mean (eval.json, eval.md, piano-roll PNGs).
+  sweep       --config=configs/ablations/NAME.py --workdir=DIR [--variants=a,b]: train + evaluate every
+              variant of the config's sweep section (resumable), writing DIR/results.md and results.png.
 
 Multi-host: pass --coordinator=HOST:PORT --num_processes=N --process_id=I (or set the
 usual JAX/cluster environment and --distributed) to call jax.distributed.initialize().
@@ -24,7 +26,7 @@ from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Config file.", lock_config=True)
 _MODE = flags.DEFINE_enum(
-  "mode", "features", ["demo", "features", "build_data", "train", "transcribe", "eval"], "What to run."
+  "mode", "features", ["demo", "features", "build_data", "train", "transcribe", "eval", "sweep"], "What to run."
 )
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and outputs.")
 _INPUT = flags.DEFINE_string("input", None, "Input audio file or folder.")
@@ -38,6 +40,7 @@ _DATA = flags.DEFINE_string("data", None, "eval: a folder of audio + MIDI pairs,
 _OFFSETS = flags.DEFINE_enum(
   "offsets", "pedal", ["pedal", "key"], "eval: ground-truth offsets (pedal-extended or key)."
 )
+_VARIANTS = flags.DEFINE_string("variants", None, "sweep: run only these variants (comma-separated names).")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (cluster auto-detect).")
 _COORDINATOR = flags.DEFINE_string("coordinator", None, "HOST:PORT of process 0, for multi-process runs.")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes in a multi-process run.")
@@ -70,6 +73,9 @@ def main(argv):
       min_note_ms=_MIN_NOTE.value,
       data=_DATA.value,
       offsets=_OFFSETS.value,
+      variants=_VARIANTS.value,
+      config_path=config_flags.get_config_filename(flags.FLAGS["config"]),
+      config_overrides=config_flags.get_override_values(flags.FLAGS["config"]),
     )
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)

@@ -38,6 +38,18 @@ def run(mode: str, config, *, workdir: str | None, input: str | None, output: st
     from pianojax import evaluate
 
     evaluate.run(flags.get("checkpoint"), flags.get("data"), output, offsets=flags.get("offsets") or "pedal")
+  elif mode == "sweep":
+    if not workdir:
+      raise UserError("--workdir is required for --mode=sweep")
+    from pianojax import sweep
+
+    sweep.run(
+      config,
+      flags.get("config_path") or "CONFIG",
+      workdir,
+      only=flags.get("variants"),
+      base_flags=flags.get("config_overrides") or {},
+    )
   elif mode == "demo":
     demo(config, workdir or "outputs/demo")
   else:

@@ -135,3 +135,20 @@ def beat_pool(frames: jnp.ndarray, interval_ids: jnp.ndarray, max_beats: int) ->
   counts = one_hot.sum(axis=1)
   sums = jnp.einsum("btk,btf->bkf", one_hot, frames)
   return sums / jnp.maximum(counts, 1.0)[..., None], counts > 0
+
+
+def beat_ids(audio: np.ndarray, sample_rate: int, hop_length: int, num_frames: int, max_beats: int) -> np.ndarray:
+  """Host side: the beat interval of each of `num_frames` frames of `audio` (librosa's tracker)."""
+  if not np.any(audio):
+    return np.zeros(num_frames, np.int32)
+  return beat_boundaries(track_beats(audio, sample_rate, hop_length), num_frames, max_beats)
+
+
+def beat_broadcast(frames: jnp.ndarray, interval_ids: jnp.ndarray, max_beats: int) -> jnp.ndarray:
+  """Per-beat framing at frame rate: each frame replaced by the mean of its beat interval.
+
+  The network then sees one feature vector per beat (the signal cut per beat instead of per
+  frame) while its outputs and targets stay on the frame grid.
+  """
+  pooled, _ = beat_pool(frames, interval_ids, max_beats)
+  return jnp.take_along_axis(pooled, interval_ids[..., None].astype(jnp.int32), axis=1)

@@ -30,8 +30,8 @@ class Predictor:
     self.batch_sharding = jax.sharding.NamedSharding(self.mesh, jax.sharding.PartitionSpec("data"))
     self.variables = jax.device_put(variables, replicated)
 
-    def forward(variables, audio):
-      logits = model.apply(variables, audio, train=False)
+    def forward(variables, audio, beat_ids):
+      logits = model.apply(variables, audio, train=False, beat_ids=beat_ids)
       return {k: jax.nn.sigmoid(v).astype(jnp.float16) for k, v in logits.items()}
 
     self._forward = jax.jit(forward, out_shardings=replicated)
@@ -40,7 +40,18 @@ class Predictor:
     n = len(segments)
     padded = np.zeros((self.batch_size, segments.shape[1]), np.float32)
     padded[:n] = segments
-    out = self._forward(self.variables, jax.device_put(padded, self.batch_sharding))
+    beat_ids = np.zeros((self.batch_size, self.model.num_frames), np.int32)
+    if self.model.framing == "beat":
+      spec = self.model.spec
+      for i in range(n):
+        beat_ids[i] = framing.beat_ids(
+          segments[i], spec.sample_rate, spec.hop_length, self.model.num_frames, self.model.max_beats
+        )
+    out = self._forward(
+      self.variables,
+      jax.device_put(padded, self.batch_sharding),
+      jax.device_put(beat_ids, self.batch_sharding),
+    )
     return {k: np.asarray(v)[:n] for k, v in out.items()}
 
 

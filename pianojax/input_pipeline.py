@@ -16,7 +16,7 @@ import dataclasses
 import jax
 import numpy as np
 
-from pianojax import augment, labels
+from pianojax import augment, framing, labels
 from pianojax.datasets import features
 from pianojax.notes import NoteSequence
 
@@ -32,6 +32,8 @@ class SegmentSpec:
   sample_rate: int
   offset_mode: str = "pedal"
   regression_frames: int = 5
+  framing: str = "frame"  # "beat": items also carry `beat_ids` (framing.beat_ids)
+  max_beats: int = 64
 
   @property
   def segment_samples(self) -> int:
@@ -49,6 +51,8 @@ class SegmentSpec:
       sample_rate=config.frontend.sample_rate,
       offset_mode=config.data.offset_mode,
       regression_frames=config.data.regression_frames,
+      framing=config.frontend.framing,
+      max_beats=config.frontend.max_beats,
     )
 
 
@@ -135,6 +139,9 @@ class TrainSegments:
     out = {"audio": np.clip(audio, -1.0, 1.0).astype(np.float32)}
     out.update(targets_for(notes, self.spec))
     out["mask"] = np.ones(self.spec.segment_frames, np.float32)
+    if self.spec.framing == "beat":
+      s = self.spec
+      out["beat_ids"] = framing.beat_ids(out["audio"], s.sample_rate, s.hop_length, s.segment_frames, s.max_beats)
     return out
 
 

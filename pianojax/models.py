@@ -14,7 +14,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from pianojax import augment, frontend
+from pianojax import augment, framing, frontend
 from pianojax.notes import NUM_KEYS
 
 HEADS = {
@@ -124,6 +124,9 @@ class Transcriber(nn.Module):
     num_frames: frames per example the network sees (the frontend's extra last frame is dropped).
     objective: "classification" or "regression" (which heads exist).
     mask: spectrogram masking applied in training (rng stream "augment").
+    framing: "frame" (the frontend's frames) or "beat" (features averaged within beat
+      intervals, given per call as `beat_ids` from `framing.beat_ids`).
+    max_beats: beat intervals per example (static).
   """
 
   spec: frontend.FrontendSpec
@@ -133,14 +136,22 @@ class Transcriber(nn.Module):
   context: dict = dataclasses.field(default_factory=dict)
   mask: MaskSpec = MaskSpec()
   dtype: jnp.dtype = jnp.float32
+  framing: str = "frame"
+  max_beats: int = 64
 
   def features(self, inputs):
     x = inputs if inputs.ndim == 3 else frontend.features(inputs, self.spec)
     return x[:, : self.num_frames]
 
   @nn.compact
-  def __call__(self, inputs, train: bool = False):
+  def __call__(self, inputs, train: bool = False, beat_ids=None):
     x = self.features(inputs)
+    if self.framing == "beat":
+      if beat_ids is None:
+        raise ValueError("framing 'beat' needs beat_ids (framing.beat_ids) for every example")
+      x = framing.beat_broadcast(x, beat_ids[:, : x.shape[1]], self.max_beats)
+    elif self.framing != "frame":
+      raise ValueError(f"unknown framing {self.framing!r}")
     if train and (self.mask.time_masks or self.mask.freq_masks):
       x = augment.spec_mask(x, self.make_rng("augment"), **dataclasses.asdict(self.mask))
     x = x.astype(self.dtype)[..., None]
@@ -179,7 +190,14 @@ def build(config) -> Transcriber:
     context={"kind": m.context, "width": m.context_width, "dilations": tuple(m.context_dilations)},
     mask=MaskSpec(aug.spec_time_masks, aug.spec_time_width, aug.spec_freq_masks, aug.spec_freq_width),
     dtype=dtype,
+    framing=config.frontend.framing,
+    max_beats=config.frontend.max_beats,
   )
+
+
+def dummy_beat_ids(batch: int, num_frames: int) -> jnp.ndarray:
+  """One interval per example: shapes for init and FLOP counting (ignored by frame framing)."""
+  return jnp.zeros((batch, num_frames), jnp.int32)
 
 
 def count_flops(model: Transcriber, variables, inputs_shape) -> dict[str, float]:
@@ -209,7 +227,9 @@ def count_flops(model: Transcriber, variables, inputs_shape) -> dict[str, float]
 
   with nn.intercept_methods(interceptor):
     jax.eval_shape(
-      lambda v, x: model.apply(v, x, train=False), variables, jax.ShapeDtypeStruct(inputs_shape, jnp.float32)
+      lambda v, x: model.apply(v, x, train=False, beat_ids=dummy_beat_ids(inputs_shape[0], model.num_frames)),
+      variables,
+      jax.ShapeDtypeStruct(inputs_shape, jnp.float32),
     )
   counts["total"] = counts["conv"] + counts["dense"]
   return counts

@@ -56,7 +56,8 @@ def make_optimizer(config) -> optax.GradientTransformation:
 
 def init_variables(model: models.Transcriber, config, rng) -> dict:
   samples = config.data.segment_frames * config.frontend.hop_length
-  return model.init({"params": rng}, jnp.zeros((1, samples), jnp.float32), train=False)
+  beat_ids = models.dummy_beat_ids(1, config.data.segment_frames)
+  return model.init({"params": rng}, jnp.zeros((1, samples), jnp.float32), train=False, beat_ids=beat_ids)
 
 
 def create_state(model, optimizer, config, rng) -> TrainState:
@@ -76,6 +77,7 @@ def train_step(state: TrainState, batch: dict, *, model, optimizer, config, base
       {"params": params, "batch_stats": state.batch_stats},
       batch["audio"],
       train=True,
+      beat_ids=batch.get("beat_ids"),
       rngs={"dropout": dropout_rng, "augment": augment_rng},
       mutable=["batch_stats"],
     )

@@ -1,0 +1,10 @@
+"""Every research question in one sweep, sharing one baseline row (the CPU run in docs/ABLATIONS.md)."""
+
+from configs.ablations import augment, band, base, curriculum, framing, mixtures, objective, representation, segments
+
+SWEEPS = (representation, band, framing, segments, objective, curriculum, mixtures, augment)
+VARIANTS = ("baseline:", *(v for module in SWEEPS for v in module.VARIANTS[1:]))
+
+
+def get_config():
+  return base.get_config(VARIANTS)

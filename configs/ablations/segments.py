@@ -1,0 +1,15 @@
+"""Frames per example and overlap: 64 / 128 (base) / 256 frames; inference hop of a half (base), a quarter, none."""
+
+from configs.ablations import base
+
+VARIANTS = (
+  "seg128_hop_half:",
+  "seg64: data.segment_frames=64 data.segment_hop_frames=32 train.batch_size=16",
+  "seg256: data.segment_frames=256 data.segment_hop_frames=128 train.batch_size=4",
+  "hop_quarter: data.segment_hop_frames=32",
+  "hop_none: data.segment_hop_frames=128",
+)
+
+
+def get_config():
+  return base.get_config(VARIANTS)

@@ -1,0 +1,63 @@
+"""The shipped default model (models/default): a CPU-budget transcriber trained on the synthetic data.
+
+Designed for the 2-core CPU: about 0.3 GFLOP of forward compute per audio second (the
+Basic Pitch class of model), 20 ms frames, 160 mel bins over the piano's band. Trained on
+every synthetic material (four SoundFont pianos; MuseScore General's grand is held out for
+the test splits), with the real performance MIDI of ../shared/midi where given:
+
+  python launch.py --mode=build_data --config=configs/pretrained.py \
+    --config.data.synth.midi_dir=../shared/midi
+  python launch.py --mode=train --config=configs/pretrained.py \
+    --config.data.synth.midi_dir=../shared/midi --workdir=outputs/pretrained
+
+docs/MODEL.md records the run that produced models/default.
+"""
+
+from configs import default
+
+
+def get_config():
+  config = default.get_config()
+  fe = config.frontend
+  fe.n_fft = 2048
+  fe.win_length = 2048
+  fe.hop_length = 320  # 20 ms frames
+  fe.n_mels = 160
+  fe.normalize = "example"  # per-example scalar: removes gain, keeps the spectral shape
+
+  model = config.model
+  model.dtype = "float32"
+  model.stem_channels = 16
+  model.stem_freq_stride = 2
+  model.block_layers = (3, 3)
+  model.growth = 16
+  model.bottleneck = 2
+  model.context = "conv"
+  model.context_width = 128
+  model.context_dilations = (1, 2, 4, 8)
+
+  data = config.data
+  data.segment_frames = 256  # 5.12 s
+  data.segment_hop_frames = 128
+  data.train = "notes,chords,others,mixtures,performances"
+  data.train_weights = "1,2,1,2,4"
+  data.synth.sizes = {"train": 600, "validation": 16, "test": 16}
+  data.synth.example_seconds = 10.0
+
+  config.loss.frame_pos_weight = 2.0
+  config.loss.onset_pos_weight = 8.0
+
+  config.optim.learning_rate = 3e-3
+  config.optim.warmup_steps = 200
+
+  train = config.train
+  train.batch_size = 8
+  train.steps = 3000
+  train.log_every = 100
+  train.eval_every = 1000
+  train.checkpoint_every = 500
+  train.keep_checkpoints = 2
+  train.eval_datasets = "chords,performances"
+  train.eval_max_records = 6
+  train.data_threads = 2
+  return config
