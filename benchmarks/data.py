@@ -5,7 +5,11 @@
 Builds a small synthetic dataset (mixtures + performances, in a temp dir unless
 --config.data.tfds_dir is set), then times the training pipeline (random crops,
 augmentation, frame targets, batching with grain threads) for the config's segment
-length. Prints one JSON line last.
+length, both ways the research notes weigh:
+  on-the-fly   waveform crops + waveform augmentation; the frontend runs in the jitted step
+               (its cost on this machine's devices is timed separately: frontend_segments_per_s);
+  precomputed  crops of stored features (datasets.precomputed; no waveform augmentation).
+Also the bytes stored per audio second of each. Prints one JSON line last.
 """
 
 import json
@@ -16,11 +20,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import jax
 import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from pianojax import datasets, input_pipeline
+from pianojax import datasets, frontend, input_pipeline
 from pianojax.synth import materials, soundfonts
 from pianojax.synth.examples import make_example
 from pianojax.synth.render import Renderer
@@ -61,20 +66,64 @@ def main(argv):
     config.data.synth.sizes = {"train": 32, "validation": 0, "test": 0}
     names = ["mixtures", "performances"]
     datasets.build(config, names)
-    sources = [datasets.data_source(config, n, "train") for n in names]
     spec = input_pipeline.SegmentSpec.from_config(config)
-    stream = input_pipeline.TrainSegments(sources, [1, 1], spec, config.data.augment, seed=0)
-    it = input_pipeline.batches(stream, _BATCH.value, threads=_THREADS.value)
-    next(it)
-    start = time.perf_counter()
-    for _ in range(_STEPS.value):
-      next(it)
-    elapsed = time.perf_counter() - start
-  segments = _STEPS.value * _BATCH.value
-  result["pipeline_segments_per_s"] = round(segments / elapsed, 1)
-  result["pipeline_audio_s_per_s"] = round(segments * spec.segment_samples / spec.sample_rate / elapsed, 1)
-  print(f"pipeline: {result['pipeline_segments_per_s']} segments/s ({result['pipeline_audio_s_per_s']} audio s/s)")
+    segments = _STEPS.value * _BATCH.value
+    seconds = segments * spec.segment_samples / spec.sample_rate
+    for way in ("onthefly", "precomputed"):
+      precomputed = way == "precomputed"
+      if precomputed:
+        t0 = time.perf_counter()
+        datasets.build_features(config, names)
+        result["precompute_audio_s_per_s"] = round(_stored_seconds(config, names) / (time.perf_counter() - t0), 1)
+      sources = [datasets.data_source(config, n, "train", precomputed=precomputed) for n in names]
+      stream = input_pipeline.TrainSegments(sources, [1, 1], spec, config.data.augment, seed=0)
+      elapsed = _time_batches(stream)
+      result[f"{way}_segments_per_s"] = round(segments / elapsed, 1)
+      result[f"{way}_audio_s_per_s"] = round(seconds / elapsed, 1)
+      result[f"{way}_bytes_per_audio_s"] = _bytes_per_second(config, names, precomputed)
+      rate, audio_rate = result[f"{way}_segments_per_s"], result[f"{way}_audio_s_per_s"]
+      print(f"pipeline {way}: {rate} segments/s ({audio_rate} audio s/s)")
+  result["frontend_segments_per_s"] = _frontend_rate(config, spec)
+  result["device"] = str(jax.devices()[0].platform)
+  print(f"frontend on {result['device']}: {result['frontend_segments_per_s']} segments/s")
   print(json.dumps(result))
+
+
+def _time_batches(stream) -> float:
+  it = input_pipeline.batches(stream, _BATCH.value, threads=_THREADS.value)
+  next(it)
+  start = time.perf_counter()
+  for _ in range(_STEPS.value):
+    next(it)
+  return time.perf_counter() - start
+
+
+def _stored_seconds(config, names) -> float:
+  total = 0
+  for n in names:
+    src = datasets.data_source(config, n, "train")
+    total += sum(len(src[i]["audio"]) for i in range(len(src)))
+  return total / config.frontend.sample_rate
+
+
+def _bytes_per_second(config, names, precomputed: bool) -> int:
+  size = 0
+  for n in names:
+    b = datasets.features_builder(config, n) if precomputed else datasets.builder(config, n)
+    size += sum(os.path.getsize(os.path.join(b.data_path, f)) for f in os.listdir(b.data_path) if "train" in f)
+  return int(size / _stored_seconds(config, names))
+
+
+def _frontend_rate(config, spec) -> float:
+  """Segments per second through the jitted frontend alone, on this machine's first device."""
+  fe = frontend.FrontendSpec.from_config(config.frontend)
+  compute = jax.jit(lambda a: frontend.features(a, fe))
+  batch = np.random.default_rng(0).standard_normal((_BATCH.value, spec.segment_samples)).astype(np.float32) * 0.1
+  jax.block_until_ready(compute(batch))
+  start = time.perf_counter()
+  for _ in range(5):
+    jax.block_until_ready(compute(batch))
+  return round(5 * _BATCH.value / (time.perf_counter() - start), 1)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,9 @@ def get_config() -> ml_collections.ConfigDict:
   data.offset_mode = "pedal"  # pedal (sustain-extended offsets, as MAESTRO) | key (key release)
   data.regression_frames = 5  # half-width of the onset/offset regression triangles
   data.tfds_dir = "outputs/tfds"
+  # False: waveforms in, the frontend runs inside the jitted step (any frontend flag works without
+  # rebuilding data). True: train on stored features (datasets.precomputed; no waveform augmentation).
+  data.precomputed = False
   data.maestro_dir = ""  # a MAESTRO-layout folder, for the `maestro` dataset
   # Training mixture: dataset names and their sampling weights.
   data.train = "notes,chords,others,mixtures,performances"

@@ -91,6 +91,7 @@ class TrainSegments:
     self.spec = spec
     self.aug = augment_cfg
     self.seed = seed
+    self.precomputed = "features" in self.sources[0][0]  # stored features (datasets.precomputed), not audio
 
   def __len__(self) -> int:
     return 2**40  # an endless stream, indexed by global example number
@@ -125,8 +126,27 @@ class TrainSegments:
       notes = notes.shifted(time_scale=1.0 / stretch)
     return _crop(audio, 0, n), notes
 
+  def _features_item(self, rng) -> dict[str, np.ndarray]:
+    """A random crop of stored features (datasets.precomputed): `features` `(frames, bins)` and targets."""
+    spec, n = self.spec, self.spec.segment_frames
+    source = self.sources[int(rng.choice(len(self.sources), p=self.probs))]
+    ex = source[int(rng.integers(len(source)))]
+    frames = 1 + int(ex["num_samples"]) // spec.hop_length
+    feats = ex["features"].reshape(frames, -1)
+    start = int(rng.integers(0, max(frames - n, 0) + 1))
+    out = {"features": np.zeros((n, feats.shape[1]), np.float32), "mask": np.zeros(n, np.float32)}
+    piece = feats[start : start + n]
+    out["features"][: len(piece)] = piece
+    out["mask"][: len(piece)] = 1.0
+    notes = labels.with_offsets(features.decode_notes(ex), spec.offset_mode)
+    notes = notes.clip(start / spec.frame_rate, (start + n) / spec.frame_rate, clamp=False)
+    out.update(targets_for(notes, spec))
+    return out
+
   def __getitem__(self, index: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng([self.seed, int(index)])
+    if self.precomputed:
+      return self._features_item(rng)
     aug = self.aug
     audio, notes = self._example(rng)
     if aug and aug.mixup_prob > rng.random():

@@ -75,7 +75,7 @@ def train_step(state: TrainState, batch: dict, *, model, optimizer, config, base
   def loss_fn(params):
     outputs, updates = model.apply(
       {"params": params, "batch_stats": state.batch_stats},
-      batch["audio"],
+      batch["features"] if "features" in batch else batch["audio"],
       train=True,
       beat_ids=batch.get("beat_ids"),
       rngs={"dropout": dropout_rng, "augment": augment_rng},
@@ -113,7 +113,10 @@ def training_sources(config, split: str = "train"):
   )
   if len(weights) != len(names):
     raise UserError(f"data.train names {len(names)} datasets but data.train_weights gives {len(weights)} weights")
-  return [datasets.data_source(config, n, split) for n in names], weights
+  precomputed = bool(config.data.get("precomputed"))
+  if precomputed and config.frontend.framing == "beat":
+    raise UserError("frontend.framing=beat needs the waveform: it cannot train on precomputed features")
+  return [datasets.data_source(config, n, split, precomputed=precomputed) for n in names], weights
 
 
 class MetricWriter:

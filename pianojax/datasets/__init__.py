@@ -49,6 +49,31 @@ def builder(config, name: str):
   raise UserError(f"unknown dataset {name!r}; choose from {', '.join(NAMES)}")
 
 
+def features_builder(config, name: str):
+  """The precomputed-features dataset of `name` for the config's frontend (see datasets.precomputed)."""
+  from pianojax import frontend
+  from pianojax.datasets import precomputed
+
+  source = builder(config, name)
+  spec = frontend.FrontendSpec.from_config(config.frontend)
+  cfg = precomputed.make_config(name, source, spec)
+  data_dir = os.path.abspath(config.data.tfds_dir)
+  return precomputed.PianojaxFeatures(config=cfg, data_dir=data_dir, file_format="array_record")
+
+
+def build_features(config, names: list[str], log=print) -> None:
+  """Computes and stores the frontend features of each (already built) dataset."""
+  for name in names:
+    if not builder(config, name).is_prepared():
+      raise UserError(f"dataset {name!r} must be built before its features")
+    b = features_builder(config, name)
+    start, existed = time.time(), b.is_prepared()
+    b.download_and_prepare()
+    splits = {s: b.info.splits[s].num_examples for s in b.info.splits}
+    state = "found" if existed else f"built in {time.time() - start:.1f} s"
+    log(f"features of {name}: {splits} {state} -> {b.data_path}")
+
+
 def build(config, names: list[str], log=print) -> dict:
   """Builds (or finds already built) each dataset; returns and prints a summary.
 
@@ -86,14 +111,20 @@ def build(config, names: list[str], log=print) -> dict:
     log(f"dataset {name}: {info['splits']} {state}{skipped} -> {info['path']}")
     for reason in info["skipped"]:
       log(f"  skipped: {reason}")
+  if config.data.get("precomputed"):
+    build_features(config, names, log=log)
   return summary
 
 
-def data_source(config, name: str, split: str):
-  """Random-access reader of a built split (tfds.data_source semantics; NumPy only)."""
-  b = builder(config, name)
+def data_source(config, name: str, split: str, *, precomputed: bool = False):
+  """Random-access reader of a built split (tfds.data_source semantics; NumPy only).
+
+  precomputed: read the dataset's stored frontend features instead of its audio.
+  """
+  b = features_builder(config, name) if precomputed else builder(config, name)
   if not b.is_prepared():
-    raise UserError(f"dataset {name!r} is not built under {config.data.tfds_dir}: run launch.py --mode=build_data")
+    what = f"the precomputed features of {name!r} are" if precomputed else f"dataset {name!r} is"
+    raise UserError(f"{what} not built under {config.data.tfds_dir}: run launch.py --mode=build_data")
   if split not in b.info.splits:
     raise UserError(f"dataset {name!r} has no split {split!r} (it has {', '.join(b.info.splits)})")
   return b.as_data_source(split)
