@@ -10,6 +10,8 @@ Modes:
               exit code 2 if any file failed (each is reported by name), 1 on a fatal error.
   eval        --checkpoint=RUN --data=(FOLDER of audio+MIDI | NAME:SPLIT) --output=DIR [--offsets=pedal|key]:
               mir_eval note and frame metrics per file and mean (eval.json, eval.md, piano-roll PNGs).
+  export      --checkpoint=RUN --output=NEW_DIR: the model alone (variables + config, no optimizer state),
+              a small checkpoint for shipping (models/default was made this way).
   sweep       --config=configs/ablations/NAME.py --workdir=DIR [--variants=a,b]: train + evaluate every
               variant of the config's sweep section (resumable), writing DIR/results.md and results.png.
 
@@ -25,9 +27,8 @@ from absl import logging as absl_logging
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Config file.", lock_config=True)
-_MODE = flags.DEFINE_enum(
-  "mode", "features", ["demo", "features", "build_data", "train", "transcribe", "eval", "sweep"], "What to run."
-)
+MODES = ["demo", "features", "build_data", "train", "transcribe", "eval", "export", "sweep"]
+_MODE = flags.DEFINE_enum("mode", "features", MODES, "What to run.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and outputs.")
 _INPUT = flags.DEFINE_string("input", None, "Input audio file or folder.")
 _OUTPUT = flags.DEFINE_string("output", None, "Output file or folder.")

@@ -101,7 +101,7 @@ def resolve(path: str) -> tuple[str, int]:
   if not os.path.isdir(path):
     raise CheckpointError(f"no checkpoint at {path}")
   base = os.path.basename(path.rstrip("/"))
-  if base.isdigit() and os.path.isdir(os.path.join(path, "state")):
+  if base.isdigit() and any(os.path.isdir(os.path.join(path, item)) for item in ("state", "variables")):
     return os.path.dirname(path), int(base)
   for root in (path, os.path.join(path, "checkpoints")):
     steps = [int(d) for d in os.listdir(root) if d.isdigit()] if os.path.isdir(root) else []
@@ -138,8 +138,37 @@ def restore_variables(path: str, config):
   check_compatible(saved, config, f"{root} step {step}")
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   model, optimizer = models.build(config), train.make_optimizer(config)
+  if os.path.isdir(os.path.join(root, str(step), "variables")):  # an exported model (export_variables)
+    abstract = jax.eval_shape(lambda r: train.init_variables(model, config, r), jax.random.key(0))
+    target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), abstract)
+    with ocp.CheckpointManager(root) as manager:
+      restored = manager.restore(step, args=ocp.args.Composite(variables=ocp.args.StandardRestore(target)))
+    return dict(restored["variables"])
   abstract_state = jax.eval_shape(lambda r: train.create_state(model, optimizer, config, r), jax.random.key(0))
   target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), abstract_state)
   with ocp.CheckpointManager(root) as manager:
     restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))["state"]
   return {"params": restored.params, "batch_stats": restored.batch_stats}
+
+
+def export_variables(path: str, output: str) -> str:
+  """Writes the model of checkpoint `path` (variables + config, no optimizer state) to `output`.
+
+  The result is a checkpoint folder like any other (step kept) that `restore_variables`,
+  the transcribe and eval commands and `init_from` read; a third of a training
+  checkpoint's size, for shipping a model.
+  """
+  import ml_collections
+  import orbax.checkpoint as ocp
+
+  saved, _, step = load_saved_config(path)
+  config = ml_collections.ConfigDict(saved)
+  variables = restore_variables(path, config)
+  output = os.path.abspath(output)
+  if os.path.exists(output) and os.listdir(output):
+    raise UserError(f"{output} exists and is not empty: choose a new folder")
+  with ocp.CheckpointManager(output, options=ocp.CheckpointManagerOptions(create=True)) as manager:
+    args = ocp.args.Composite(variables=ocp.args.StandardSave(variables), config=ocp.args.JsonSave(saved))
+    manager.save(step, args=args, force=True)
+    manager.wait_until_finished()
+  return os.path.join(output, str(step))

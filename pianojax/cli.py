@@ -38,6 +38,12 @@ def run(mode: str, config, *, workdir: str | None, input: str | None, output: st
     from pianojax import evaluate
 
     evaluate.run(flags.get("checkpoint"), flags.get("data"), output, offsets=flags.get("offsets") or "pedal")
+  elif mode == "export":
+    from pianojax import checkpoints
+
+    if not flags.get("checkpoint") or not output:
+      raise UserError("--checkpoint=RUN_OR_STEP_DIR and --output=NEW_DIR are required for --mode=export")
+    print(f"exported {checkpoints.export_variables(flags['checkpoint'], output)}")
   elif mode == "sweep":
     if not workdir:
       raise UserError("--workdir is required for --mode=sweep")
@@ -132,11 +138,16 @@ def features(config, input_path: str | None, output: str | None) -> None:
   print(f"wrote {output}")
 
 
+EXAMPLE_MIDI = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "prelude_c.mid")
+
+
 def demo(config, workdir: str) -> None:
   """The main job on the embedded default (README's first command).
 
   Renders a small synthetic dataset, trains the config for `train.steps` on this machine,
-  evaluates on the validation splits and prints the metrics table.
+  evaluates on the validation splits and prints the metrics table; then transcribes an
+  example (examples/prelude_c.mid played by a piano held out of training) with the
+  shipped model and scores it against the score.
   """
   from pianojax import train
 
@@ -149,6 +160,48 @@ def demo(config, workdir: str) -> None:
     f.write(table + "\n")
   print("\n" + table)
   print(f"\nfigure: {workdir}/features.png  checkpoints: {workdir}/run/checkpoints  metrics: {workdir}/metrics.md")
+  transcribe_example(config, workdir)
+
+
+def render_example(config, path: str, midi: str = EXAMPLE_MIDI) -> tuple[str, object]:
+  """Renders `midi` with the first held-out SoundFont piano installed; writes a WAV; returns (path, font)."""
+  import soundfile
+
+  from pianojax import notes
+  from pianojax.synth import effects, soundfonts
+  from pianojax.synth.render import Renderer
+
+  fonts = [f for f in (*config.data.synth.test_soundfonts, *config.data.synth.train_soundfonts)]
+  font = next((f for f in fonts if f in soundfonts.available()), None)
+  if font is None:
+    raise UserError("no SoundFont installed to render the example: run scripts/setup.sh")
+  score = notes.read_midi(midi)
+  renderer = Renderer(config.frontend.sample_rate)
+  audio, _ = renderer.render([(score, 0)], font, score.end_time + 1.0)
+  renderer.close()
+  audio = effects.normalize_peak(audio, 10 ** (-3 / 20))
+  soundfile.write(path, audio, config.frontend.sample_rate, subtype="PCM_16")
+  return path, font
+
+
+def transcribe_example(config, workdir: str) -> None:
+  """Transcribes the rendered example with the shipped model (models/default) and scores it."""
+  from pianojax import metrics, notes, transcribe
+
+  if not os.path.isdir(transcribe.DEFAULT_CHECKPOINT):
+    print(f"no shipped model at {transcribe.DEFAULT_CHECKPOINT}: skipping the example transcription")
+    return
+  wav, font = render_example(config, os.path.join(workdir, "prelude_c.wav"))
+  print(f"\nexample: {EXAMPLE_MIDI} played by {font} (a piano the shipped model never heard) -> {wav}")
+  out = os.path.join(workdir, "transcription")
+  transcribe.run(wav, out, None)
+  found = notes.read_midi(os.path.join(out, "prelude_c.mid"))
+  m = metrics.note_metrics(notes.read_midi(EXAMPLE_MIDI), found)
+  print(
+    f"shipped model on the example: onset F1 {100 * m['onset_f1']:.1f}%, onset+offset F1 "
+    f"{100 * m['onset_offset_f1']:.1f}% ({len(found)} notes found)\n"
+    f"MIDI: {out}/prelude_c.mid  piano roll: {out}/prelude_c.png"
+  )
 
 
 def metrics_table(result: dict) -> str:

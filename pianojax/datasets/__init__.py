@@ -22,7 +22,7 @@ def _quiet_tfds() -> None:
   absl_logger = logging.getLogger("absl")
   if not any(getattr(f, "_pianojax", False) for f in absl_logger.filters):
     chatter = logging.Filter()
-    chatter.filter = lambda record: not any(c in str(record.msg) for c in _CHATTER)
+    chatter.filter = lambda record: not any(c in record.getMessage() for c in _CHATTER)
     chatter._pianojax = True
     absl_logger.addFilter(chatter)
 
