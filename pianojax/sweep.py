@@ -12,7 +12,9 @@ on clean notes then fine-tuning: `curriculum: data.train=notes,chords train.step
 Values are Python literals where they parse (`(1,2)`, `0.5`, `True`), strings otherwise.
 
 Every variant trains from the same seed on the same data for the budget its overrides give,
-then is evaluated on `sweep.eval`. Each finished row is written to `<workdir>/<name>/result.json`
+then is evaluated on `sweep.eval`. Training runs live in `<workdir>/runs/<digest of the
+training config>`: variants that differ only in inference settings (the segment hop used to
+stitch, decoding) share one run. Each finished row is written to `<workdir>/<name>/result.json`
 at once, so an interrupted sweep resumes where it stopped (and a half-trained variant resumes
 from its own last checkpoint). The table (results.md, with the exact command of every row) and
 the plot (results.png) are rebuilt from those files after every row.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
+import hashlib
 import json
 import os
 import shlex
@@ -90,20 +93,50 @@ def apply_overrides(config, pairs):
   return config
 
 
+# Fields that change inference only: variants differing in nothing else share one training run.
+INFERENCE_ONLY = ("data.segment_hop_frames", "data.stitch", "decode", "sweep")
+
+
+def stage_configs(config, variant: Variant, workdir: str) -> list[tuple[object, str]]:
+  """(config, run folder) per stage. A run folder is named by a digest of everything that shapes
+  training, so variants that differ only in inference settings train once."""
+  from pianojax import checkpoints
+
+  out, previous = [], None
+  for stage in variant.stages:
+    stage_config = apply_overrides(config, stage)
+    if previous:
+      stage_config = apply_overrides(stage_config, [("init_from", os.path.join(previous, "checkpoints"))])
+    trained = checkpoints.config_dict(stage_config)
+    for field in INFERENCE_ONLY:
+      *path, leaf = field.split(".")
+      node = trained
+      for part in path:
+        node = node.get(part, {})
+      node.pop(leaf, None)
+    digest = hashlib.sha1(json.dumps(trained, sort_keys=True).encode()).hexdigest()[:10]
+    previous = os.path.join(workdir, "runs", digest)
+    out.append((stage_config, previous))
+  return out
+
+
 def command(config_path: str, variant: Variant, workdir: str, base_flags: dict | None = None) -> str:
   """The train commands that reproduce one variant outside the sweep (stages joined by &&).
 
-  `base_flags`: the `--config.x=y` overrides the sweep itself was launched with.
+  `base_flags`: the `--config.x=y` overrides the sweep itself was launched with. Inference-only
+  overrides (e.g. data.segment_hop_frames) are listed too: eval and transcribe read them from
+  the checkpoint's saved config.
   """
-  parts = []
+  parts, previous = [], None
   for i, stage in enumerate(variant.stages):
     run_dir = os.path.join(workdir, variant.name, f"stage{i}")
     flags = [f"--config.{k}={_flag(v)}" for k, v in (base_flags or {}).items()]
     flags += [f"--config.{k}={_flag(v)}" for k, v in stage]
-    if i:
-      flags.append(f"--config.init_from={os.path.join(workdir, variant.name, f'stage{i - 1}', 'checkpoints')}")
+    if previous:
+      flags.append(f"--config.init_from={os.path.join(previous, 'checkpoints')}")
     args = ["python", "launch.py", "--mode=train", f"--config={config_path}", *flags, f"--workdir={run_dir}"]
     parts.append(" ".join(shlex.quote(a) for a in args))
+    previous = run_dir
   return " && ".join(parts)
 
 
@@ -126,17 +159,13 @@ def run_variant(config, config_path: str, variant: Variant, workdir: str, *, bas
   from pianojax import checkpoints, datasets, inference, metrics, models, train
 
   start = time.time()
-  previous = None
-  stage_config = config
-  for i, stage in enumerate(variant.stages):
-    stage_config = apply_overrides(config, stage)
-    if previous:
-      stage_config = apply_overrides(stage_config, [("init_from", previous)])
-    run_dir = os.path.join(workdir, variant.name, f"stage{i}")
-    log(f"[{variant.name}] stage {i + 1}/{len(variant.stages)}: {' '.join(f'{k}={v}' for k, v in stage) or 'base'}")
+  stages = stage_configs(config, variant, workdir)
+  for i, ((stage_config, run_dir), stage) in enumerate(zip(stages, variant.stages, strict=True)):
+    what = " ".join(f"{k}={v}" for k, v in stage) or "base"
+    log(f"[{variant.name}] stage {i + 1}/{len(stages)}: {what} -> {run_dir}")
     train.train_and_evaluate(stage_config, run_dir, log=log)
-    previous = os.path.join(run_dir, "checkpoints")
-  variables = checkpoints.restore_variables(previous, stage_config)
+  stage_config, run_dir = stages[-1]
+  variables = checkpoints.restore_variables(os.path.join(run_dir, "checkpoints"), stage_config)
   model = models.build(stage_config)
   predictor = inference.Predictor(model, variables, stage_config.train.batch_size)
   row = {

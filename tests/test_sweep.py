@@ -60,14 +60,20 @@ def test_every_shipped_ablation_variant_applies():
 
 
 def test_sweep_runs_two_variants_then_resumes(tfds_dir, tmp_path):
-  config = sweep_config(tfds_dir, ["base:", "two_stage: data.train=chords data.train_weights=1 train.steps=2 | "])
+  config = sweep_config(
+    tfds_dir,
+    ["base:", "two_stage: data.train=chords data.train_weights=1 train.steps=2 | ", "hop: data.segment_hop_frames=32"],
+  )
   work = str(tmp_path / "sweep")
   lines = []
   rows = sweep.run(config, "configs/ablations/x.py", work, log=lines.append)
-  assert [r["variant"] for r in rows] == ["base", "two_stage"]
+  assert [r["variant"] for r in rows] == ["base", "two_stage", "hop"]
   for r in rows:
     assert 0.0 <= r["chords/onset_f1"] <= 1.0 and 0.0 <= r["chords/frame_f1"] <= 1.0
-  assert os.path.isdir(os.path.join(work, "two_stage", "stage1", "checkpoints"))
+  # base, two_stage's two stages; "hop" changes inference only and reuses base's run
+  assert len(os.listdir(os.path.join(work, "runs"))) == 3
+  hop = next(i for i, line in enumerate(lines) if line.startswith("[hop] stage 1/1"))
+  assert any("already trained" in line for line in lines[hop:])
   table = open(os.path.join(work, "results.md")).read()
   assert "| base |" in table and "| two_stage |" in table and "--mode=train" in table
   assert os.path.getsize(os.path.join(work, "results.png")) > 1000
@@ -81,7 +87,7 @@ def test_sweep_runs_two_variants_then_resumes(tfds_dir, tmp_path):
   assert not any(line.startswith("[base] stage") for line in lines)
   assert any(line.startswith("[two_stage] stage") for line in lines)
   assert json.load(open(os.path.join(work, "base", "result.json"))) == before
-  assert len(rows) == 2
+  assert len(rows) == 3
 
 
 def test_beat_framing_trains_and_pools(tfds_dir, tmp_path):
