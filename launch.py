@@ -10,8 +10,10 @@ Modes:
               exit code 2 if any file failed (each is reported by name), 1 on a fatal error.
   eval        --checkpoint=RUN --data=(FOLDER of audio+MIDI | NAME:SPLIT) --output=DIR [--offsets=pedal|key]:
               mir_eval note and frame metrics per file and mean (eval.json, eval.md, piano-roll PNGs).
-  export      --checkpoint=RUN --output=NEW_DIR: the model alone (variables + config, no optimizer state),
-              a small checkpoint for shipping (models/default was made this way).
+  tune        --checkpoint=RUN --data=NAME:validation[,...] [--output=DIR]: decoding thresholds on validation data.
+  export      --checkpoint=RUN --output=NEW_DIR [--onset_threshold=.. --frame_threshold=..]: the model alone
+              (variables + config + decoding settings, no optimizer state), a small checkpoint for shipping
+              (models/default was made this way).
   sweep       --config=configs/ablations/NAME.py --workdir=DIR [--variants=a,b]: train + evaluate every
               variant of the config's sweep section (resumable), writing DIR/results.md and results.png.
 
@@ -27,7 +29,7 @@ from absl import logging as absl_logging
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Config file.", lock_config=True)
-MODES = ["demo", "features", "build_data", "train", "transcribe", "eval", "export", "sweep"]
+MODES = ["demo", "features", "build_data", "train", "transcribe", "eval", "tune", "export", "sweep"]
 _MODE = flags.DEFINE_enum("mode", "features", MODES, "What to run.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and outputs.")
 _INPUT = flags.DEFINE_string("input", None, "Input audio file or folder.")

@@ -151,8 +151,10 @@ def restore_variables(path: str, config):
   return {"params": restored.params, "batch_stats": restored.batch_stats}
 
 
-def export_variables(path: str, output: str) -> str:
+def export_variables(path: str, output: str, decode: dict | None = None) -> str:
   """Writes the model of checkpoint `path` (variables + config, no optimizer state) to `output`.
+
+  `decode`: decoding settings to store with it (e.g. thresholds chosen by --mode=tune).
 
   The result is a checkpoint folder like any other (step kept) that `restore_variables`,
   the transcribe and eval commands and `init_from` read; a third of a training
@@ -164,6 +166,7 @@ def export_variables(path: str, output: str) -> str:
   saved, _, step = load_saved_config(path)
   config = ml_collections.ConfigDict(saved)
   variables = restore_variables(path, config)
+  saved["decode"] = {**saved.get("decode", {}), **(decode or {})}
   output = os.path.abspath(output)
   if os.path.exists(output) and os.listdir(output):
     raise UserError(f"{output} exists and is not empty: choose a new folder")

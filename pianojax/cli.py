@@ -38,12 +38,19 @@ def run(mode: str, config, *, workdir: str | None, input: str | None, output: st
     from pianojax import evaluate
 
     evaluate.run(flags.get("checkpoint"), flags.get("data"), output, offsets=flags.get("offsets") or "pedal")
+  elif mode == "tune":
+    from pianojax import tune
+
+    tune.run(flags.get("checkpoint"), flags.get("data"), output, offsets=flags.get("offsets") or "pedal")
   elif mode == "export":
     from pianojax import checkpoints
 
     if not flags.get("checkpoint") or not output:
       raise UserError("--checkpoint=RUN_OR_STEP_DIR and --output=NEW_DIR are required for --mode=export")
-    print(f"exported {checkpoints.export_variables(flags['checkpoint'], output)}")
+    decode = {
+      k: flags.get(k) for k in ("onset_threshold", "frame_threshold", "min_note_ms") if flags.get(k) is not None
+    }
+    print(f"exported {checkpoints.export_variables(flags['checkpoint'], output, decode=decode)}")
   elif mode == "sweep":
     if not workdir:
       raise UserError("--workdir is required for --mode=sweep")

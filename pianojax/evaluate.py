@@ -30,6 +30,39 @@ def folder_records(folder: str):
   return out
 
 
+def records(config, data: str, offsets: str = "pedal"):
+  """(name, audio at the config's rate, reference notes) for a folder or one or more NAME:SPLIT.
+
+  References are clipped to the audio (a MIDI file may run past it); offsets pedal-extended
+  or key releases.
+  """
+  rate = config.frontend.sample_rate
+  if os.path.isdir(data):
+    items = [
+      (name, lambda a=audio_path, m=midi: (audio_io.load_audio(a, rate), notes.read_midi(m)))
+      for name, audio_path, midi in folder_records(data)
+    ]
+  else:
+    from pianojax import datasets
+    from pianojax.datasets import features
+
+    items = []
+    for spec in data.split(","):
+      name, _, split = spec.strip().partition(":")
+      source = datasets.data_source(config, name, split or "test")
+
+      def load(src=source, i=0):
+        ex = src[i]
+        return ex["audio"].astype(np.float32) / 32768.0, features.decode_notes(ex)
+
+      items += [(f"{name}-{split or 'test'}-{i:04d}", lambda s=source, i=i: load(s, i)) for i in range(len(source))]
+  for name, load_item in items:
+    audio, ref = load_item()
+    duration = len(audio) / rate
+    ref = labels.with_offsets(ref, offsets).clip(0.0, duration, clamp=True)
+    yield name, audio, ref.select(ref.onset < duration - 1e-3)
+
+
 def plot_comparison(ref_roll: np.ndarray, est_roll: np.ndarray, frame_rate: float, path: str, title: str) -> None:
   import matplotlib
 
@@ -60,40 +93,17 @@ def run(checkpoint: str | None, data: str, output: str, offsets: str = "pedal", 
   config, predictor = transcribe.load_model(checkpoint)
   rate = config.frontend.sample_rate
   frame_rate = rate / config.frontend.hop_length
-  if os.path.isdir(data):
-    items = [(name, audio_path, midi) for name, audio_path, midi in folder_records(data)]
-
-    def load(item):
-      _, audio_path, midi = item
-      return audio_io.load_audio(audio_path, rate), notes.read_midi(midi)
-  else:
-    from pianojax import datasets
-    from pianojax.datasets import features
-
-    name, _, split = data.partition(":")
-    source = datasets.data_source(config, name, split or "test")
-    items = [(f"{name}-{split}-{i:04d}", source, i) for i in range(len(source))]
-
-    def load(item):
-      _, src, i = item
-      ex = src[i]
-      return ex["audio"].astype(np.float32) / 32768.0, features.decode_notes(ex)
-
   os.makedirs(output, exist_ok=True)
   per_file = {}
-  for item in items:
-    audio, ref = load(item)
-    duration = len(audio) / rate
-    ref = labels.with_offsets(ref, offsets).clip(0.0, duration, clamp=True)  # MIDI may run past the audio
-    ref = ref.select(ref.onset < duration - 1e-3)
+  for name, audio, ref in records(config, data, offsets):
     est, probs = inference.transcribe_audio(predictor, audio, config)
     n_frames = probs["frame"].shape[0]
     ref_roll, est_roll = metrics.roll(ref, n_frames, frame_rate), metrics.roll(est, n_frames, frame_rate)
     m = metrics.note_metrics(ref, est)
     m.update(metrics.frame_metrics(ref_roll, est_roll))
-    per_file[item[0]] = m
+    per_file[name] = m
     if figures:
-      plot_comparison(ref_roll, est_roll, frame_rate, os.path.join(output, f"{item[0]}.png"), item[0])
+      plot_comparison(ref_roll, est_roll, frame_rate, os.path.join(output, f"{name}.png"), name)
   report = {
     "checkpoint": checkpoint,
     "data": data,

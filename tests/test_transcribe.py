@@ -180,3 +180,18 @@ def test_shipped_model_transcribes_the_example(tmp_path):
 
 
 SHIPPED_MIN_ONSET_F1 = 0.5  # measured value in docs/MODEL.md; this guards against a broken shipped model
+
+
+def test_tune_thresholds_on_validation_then_export_them(run_dir, tmp_path):
+  from pianojax import tune
+
+  report = tune.run(str(run_dir), "chords:validation", str(tmp_path / "tune"))
+  assert len(report["grid"]) == len(tune.ONSET_GRID) * len(tune.FRAME_GRID) and report["records"] == 2
+  best = report["best"]
+  assert best["onset_threshold"] in tune.ONSET_GRID and 0.0 <= best["onset_f1"] <= 1.0
+  assert (tmp_path / "tune" / "tune.json").is_file()
+  with pytest.raises(UserError, match="validation"):
+    tune.run(str(run_dir), "chords:test", None)
+  out = checkpoints.export_variables(str(run_dir), str(tmp_path / "model"), decode={"onset_threshold": 0.35})
+  saved, _, _ = checkpoints.load_saved_config(out)
+  assert saved["decode"]["onset_threshold"] == 0.35 and saved["decode"]["frame_threshold"] == 0.5
