@@ -25,8 +25,8 @@ def run(checkpoint: str | None, data: str, output: str | None, offsets: str = "p
 
   if not data:
     raise UserError("--data=(FOLDER | NAME:validation[,NAME:validation]) is required for --mode=tune")
-  if "test" in data.split(","):
-    raise UserError("tune on validation data, not a test split")
+  if not os.path.isdir(data) and any(s.strip().partition(":")[2] in ("", "test") for s in data.split(",")):
+    raise UserError(f"tune on validation data (NAME:validation), not a test split: got {data!r}")
   config, predictor = transcribe.load_model(checkpoint)
   frame_rate = config.frontend.sample_rate / config.frontend.hop_length
   cached = []
