@@ -87,6 +87,9 @@ def get_config() -> ml_collections.ConfigDict:
   data.segment_frames = 640  # 6.4 s at a 10 ms hop
   data.segment_hop_frames = 320  # hop of half a segment
   data.stitch = "center"  # center | mean
+  # Inference input level: scale each file so its peak is at this many dBFS (None: as recorded). Training
+  # examples peak between -12 and -1 dBFS (+- the gain augmentation); real recordings are often much quieter.
+  data.input_peak_db = ml_collections.FieldReference(-6.0, field_type=float)
   data.offset_mode = "pedal"  # pedal (sustain-extended offsets, as MAESTRO) | key (key release)
   data.regression_frames = 5  # half-width of the onset/offset regression triangles
   data.tfds_dir = "outputs/tfds"

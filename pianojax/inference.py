@@ -84,8 +84,21 @@ def frame_probabilities(  # noqa: PLR0917
   return out
 
 
+def set_peak(audio: np.ndarray, peak_db: float | None) -> np.ndarray:
+  """`audio` scaled so its largest sample is at `peak_db` dBFS (unchanged if None or silent)."""
+  peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
+  if peak_db is None or peak == 0.0:
+    return audio
+  return (audio * (10.0 ** (peak_db / 20.0) / peak)).astype(np.float32)
+
+
 def transcribe_audio(predictor: Predictor, audio: np.ndarray, config, progress=None, **decode_overrides):
-  """Notes and frame probabilities for mono audio at the config's sample rate."""
+  """Notes and frame probabilities for mono audio at the config's sample rate.
+
+  The input level is set first (`data.input_peak_db`; configs saved before that field
+  existed get its default, -6 dBFS).
+  """
+  audio = set_peak(audio, config.data.get("input_peak_db", -6.0))
   probs = frame_probabilities(
     predictor,
     audio,

@@ -94,7 +94,7 @@ def apply_overrides(config, pairs):
 
 
 # Fields that change inference only: variants differing in nothing else share one training run.
-INFERENCE_ONLY = ("data.segment_hop_frames", "data.stitch", "decode", "sweep")
+INFERENCE_ONLY = ("data.segment_hop_frames", "data.stitch", "data.input_peak_db", "decode", "sweep")
 
 
 def stage_configs(config, variant: Variant, workdir: str) -> list[tuple[object, str]]:
