@@ -5,6 +5,7 @@ An ablation config (configs/ablations/<name>.py) is a full config plus a `sweep`
   sweep.variants = ("baseline:", "linear: frontend.representation=linear", ...)
   sweep.eval = "chords:test,mixtures:test"   # held-out splits (test = a held-out SoundFont piano)
   sweep.metric = "onset_f1"                 # the metric the plot shows
+  sweep.tune = True                         # decode each variant with its best thresholds on validation
 
 A variant is `name: key=value key=value ...`; `|` separates stages trained one after the
 other, each stage starting from the previous stage's weights (`init_from`), e.g. pretraining
@@ -173,10 +174,26 @@ def run_variant(config, config_path: str, variant: Variant, workdir: str, *, bas
     "overrides": variant.text,
     "command": command(config_path, variant, workdir, base_flags),
   }
+  limit = config.sweep.get("eval_max_records") or None
+  if config.sweep.get("tune"):  # each variant decodes with its own best thresholds on the validation splits
+    from pianojax import tune
+
+    def validation():
+      for name, _ in eval_sets(config):
+        source = datasets.data_source(stage_config, name, "validation")
+        for i, (audio, ref) in enumerate(inference.source_records(source, stage_config.data.offset_mode)):
+          if limit is None or i < limit:
+            yield name, audio, ref
+
+    best = max(tune.grid(predictor, stage_config, validation())[0], key=tune.score)
+    stage_config = apply_overrides(
+      stage_config,
+      [("decode.onset_threshold", best["onset_threshold"]), ("decode.frame_threshold", best["frame_threshold"])],
+    )
+    row.update(onset_threshold=best["onset_threshold"], frame_threshold=best["frame_threshold"])
   for name, split in eval_sets(config):
     source = datasets.data_source(stage_config, name, split)
     records = inference.source_records(source, stage_config.data.offset_mode)
-    limit = config.sweep.get("eval_max_records") or None
     avg = metrics.average(inference.evaluate_records(predictor, records, stage_config, limit))
     row.update({f"{name}/{k}": round(v, 4) for k, v in avg.items()})
   row["minutes"] = round((time.time() - start) / 60.0, 2)

@@ -21,7 +21,7 @@ def sweep_config(tfds_dir, variants):
   import ml_collections
 
   c.sweep = ml_collections.ConfigDict(
-    {"variants": tuple(variants), "eval": "chords:test", "eval_max_records": 2, "metric": "onset_f1"}
+    {"variants": tuple(variants), "eval": "chords:test", "eval_max_records": 2, "metric": "onset_f1", "tune": True}
   )
   return c
 
@@ -70,6 +70,7 @@ def test_sweep_runs_two_variants_then_resumes(tfds_dir, tmp_path):
   assert [r["variant"] for r in rows] == ["base", "two_stage", "hop"]
   for r in rows:
     assert 0.0 <= r["chords/onset_f1"] <= 1.0 and 0.0 <= r["chords/frame_f1"] <= 1.0
+    assert 0.0 < r["onset_threshold"] < 1.0  # chosen on the validation split
   # base, two_stage's two stages; "hop" changes inference only and reuses base's run
   assert len(os.listdir(os.path.join(work, "runs"))) == 3
   hop = next(i for i, line in enumerate(lines) if line.startswith("[hop] stage 1/1"))

@@ -29,11 +29,12 @@ def get_config(variants=("baseline:",)) -> ml_collections.ConfigDict:
   config.optim.learning_rate = 3e-3
   config.optim.warmup_steps = 50
   train = config.train
-  train.steps = 500
+  train.steps = 1200
   train.log_every = 100
   train.eval_every = 10**9  # the sweep evaluates once, at the end, on sweep.eval
-  train.checkpoint_every = 500
+  train.checkpoint_every = 400
   train.keep_checkpoints = 1
+  train.batch_size = 4
   train.eval_datasets = ""  # no validation pass: the sweep evaluates on sweep.eval
 
   config.sweep = sweep = ml_collections.ConfigDict()
@@ -41,4 +42,5 @@ def get_config(variants=("baseline:",)) -> ml_collections.ConfigDict:
   sweep.eval = "chords:test,mixtures:test,performances:test"
   sweep.eval_max_records = 8
   sweep.metric = "onset_f1"
+  sweep.tune = True  # each variant decodes with its own best thresholds on the validation splits
   return config
