@@ -40,6 +40,7 @@ class Variant:
   name: str
   stages: tuple[tuple[tuple[str, object], ...], ...]  # per stage: (dotted key, value) overrides
   text: str  # the overrides as written in the config
+  raw: tuple[tuple[str, ...], ...] = ()  # per stage: the "key=value" items as written
 
 
 def _value(text: str):
@@ -55,16 +56,17 @@ def parse_variant(spec: str) -> Variant:
   name = name.strip()
   if not sep or not name or not name.replace("_", "").replace("-", "").isalnum():
     raise UserError(f"sweep variant {spec!r} must look like 'name: key=value ...' (name: letters, digits, - and _)")
-  stages = []
+  stages, raw = [], []
   for stage in rest.split("|"):
     pairs = []
+    raw.append(tuple(stage.split()))
     for item in stage.split():
       key, eq, value = item.partition("=")
       if not eq or not key:
         raise UserError(f"sweep variant {name!r}: {item!r} is not key=value")
       pairs.append((key, _value(value)))
     stages.append(tuple(pairs))
-  return Variant(name, tuple(stages), rest.strip())
+  return Variant(name, tuple(stages), rest.strip(), tuple(raw))
 
 
 def apply_overrides(config, pairs):
@@ -83,7 +85,9 @@ def apply_overrides(config, pairs):
     current = node[leaf]
     if isinstance(current, float) and isinstance(value, int):
       value = float(value)
-    if isinstance(current, str) and not isinstance(value, str):
+    if isinstance(current, str) and isinstance(value, tuple | list):
+      value = ",".join(str(v) for v in value)  # "1,2" parses as a tuple; comma lists are strings here
+    elif isinstance(current, str) and not isinstance(value, str):
       value = str(value)
     if isinstance(current, tuple | list) and isinstance(value, int):
       value = (value,)
@@ -129,10 +133,10 @@ def command(config_path: str, variant: Variant, workdir: str, base_flags: dict |
   the checkpoint's saved config.
   """
   parts, previous = [], None
-  for i, stage in enumerate(variant.stages):
+  for i, items in enumerate(variant.raw):
     run_dir = os.path.join(workdir, variant.name, f"stage{i}")
     flags = [f"--config.{k}={_flag(v)}" for k, v in (base_flags or {}).items()]
-    flags += [f"--config.{k}={_flag(v)}" for k, v in stage]
+    flags += [f"--config.{item}" for item in items]
     if previous:
       flags.append(f"--config.init_from={os.path.join(previous, 'checkpoints')}")
     args = ["python", "launch.py", "--mode=train", f"--config={config_path}", *flags, f"--workdir={run_dir}"]

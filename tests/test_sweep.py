@@ -38,6 +38,8 @@ def test_parse_and_apply_variants():
   assert v.name == "short" and len(v.stages) == 2
   c = sweep.apply_overrides(tiny_config("/tmp/x"), v.stages[0])
   assert c.train.steps == 7 and tuple(c.model.block_layers) == (1, 1) and c.frontend.band == "full"
+  lists = sweep.apply_overrides(c, sweep.parse_variant("w: data.train=notes,chords data.train_weights=1,2").stages[0])
+  assert lists.data.train == "notes,chords" and lists.data.train_weights == "1,2"
   c2 = sweep.apply_overrides(c, v.stages[1])
   assert c2.optim.learning_rate == 1.0 and isinstance(c2.optim.learning_rate, float)
   with pytest.raises(UserError, match="unknown config field"):
