@@ -25,3 +25,14 @@ def maestro_mini() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def maestro_wav(maestro_mini) -> pathlib.Path:
   return next((maestro_mini / "2018").glob("*.wav"))
+
+
+@pytest.fixture(scope="module")
+def tfds_dir(tmp_path_factory):
+  """The tiny chords + mixtures datasets (tests.test_train.tiny_config), built once per test module."""
+  from pianojax import datasets
+  from tests.test_train import tiny_config
+
+  d = tmp_path_factory.mktemp("tfds")
+  datasets.build(tiny_config(d), ["chords", "mixtures"], log=lambda *_: None)
+  return d

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from configs.ablations import all as all_sweeps
-from pianojax import datasets, framing, sweep
+from pianojax import framing, sweep
 from pianojax.errors import UserError
 from tests.test_train import tiny_config
 
@@ -24,13 +24,6 @@ def sweep_config(tfds_dir, variants):
     {"variants": tuple(variants), "eval": "chords:test", "eval_max_records": 2, "metric": "onset_f1", "tune": True}
   )
   return c
-
-
-@pytest.fixture(scope="module")
-def tfds_dir(tmp_path_factory):
-  d = tmp_path_factory.mktemp("tfds")
-  datasets.build(tiny_config(d), ["chords", "mixtures"], log=lambda *_: None)
-  return d
 
 
 def test_parse_and_apply_variants():

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from pianojax import checkpoints, datasets, decoding, input_pipeline, models, train
+from pianojax import checkpoints, decoding, input_pipeline, models, train
 from tests.conftest import REPO
 
 
@@ -34,13 +34,6 @@ def tiny_config(tfds_dir, **overrides):
       target = target[p]
     target[last] = v
   return c
-
-
-@pytest.fixture(scope="module")
-def tfds_dir(tmp_path_factory):
-  d = tmp_path_factory.mktemp("tfds")
-  datasets.build(tiny_config(d), ["chords", "mixtures"], log=lambda *_: None)
-  return d
 
 
 def fixed_batch(config, n=8, seed=0):
