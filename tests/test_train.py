@@ -67,7 +67,11 @@ def test_one_and_eight_devices_give_the_same_loss(tfds_dir):
   assert len(jax.devices()) == 8
   np.testing.assert_allclose(one, eight, rtol=0, atol=1e-5)
   leaves1, leaves8 = jax.tree.leaves(s1.params), jax.tree.leaves(s8.params)
-  assert max(float(np.max(np.abs(np.asarray(a) - np.asarray(b)))) for a, b in zip(leaves1, leaves8, strict=True)) < 1e-4
+  # Adam's first steps move each parameter by about +-lr whatever the gradient's size, so summation-order noise in
+  # near-zero gradients shows up at a fraction of lr (2e-4 at lr 5e-3 when run alone; below 1e-4 after other test
+  # modules): the bound is 10% of one step. The losses above are the tight check.
+  diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b)))) for a, b in zip(leaves1, leaves8, strict=True))
+  assert diff < 0.1 * config.optim.learning_rate
 
 
 @pytest.mark.parametrize("objective", ["classification", "regression"])
