@@ -14,6 +14,9 @@ Modes:
   export      --checkpoint=RUN --output=NEW_DIR [--onset_threshold=.. --frame_threshold=..]: the model alone
               (variables + config + decoding settings, no optimizer state), a small checkpoint for shipping
               (models/default was made this way).
+  render      --output=DIR --data=performances,mixtures | --input=MIDI_OR_FOLDER [--piano=salamander]: audio + MIDI
+              folders for eval: the synthetic test material (or whole MIDI files) played by another piano
+              (a SoundFont name or path, or a sample bank: scripts/fetch_salamander.sh gets a recorded grand).
   sweep       --config=configs/ablations/NAME.py --workdir=DIR [--variants=a,b]: train + evaluate every
               variant of the config's sweep section (resumable), writing DIR/results.md and results.png.
 
@@ -29,7 +32,7 @@ from absl import logging as absl_logging
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Config file.", lock_config=True)
-MODES = ["demo", "features", "build_data", "train", "transcribe", "eval", "tune", "export", "sweep"]
+MODES = ["demo", "features", "build_data", "train", "transcribe", "eval", "tune", "export", "render", "sweep"]
 _MODE = flags.DEFINE_enum("mode", "features", MODES, "What to run.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and outputs.")
 _INPUT = flags.DEFINE_string("input", None, "Input audio file or folder.")
@@ -43,6 +46,7 @@ _DATA = flags.DEFINE_string("data", None, "eval: a folder of audio + MIDI pairs,
 _OFFSETS = flags.DEFINE_enum(
   "offsets", "pedal", ["pedal", "key"], "eval: ground-truth offsets (pedal-extended or key)."
 )
+_PIANO = flags.DEFINE_string("piano", None, "render: the piano (SoundFont or sample bank; default: the held-out one).")
 _VARIANTS = flags.DEFINE_string("variants", None, "sweep: run only these variants (comma-separated names).")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (cluster auto-detect).")
 _COORDINATOR = flags.DEFINE_string("coordinator", None, "HOST:PORT of process 0, for multi-process runs.")
@@ -77,6 +81,7 @@ def main(argv):
       data=_DATA.value,
       offsets=_OFFSETS.value,
       variants=_VARIANTS.value,
+      piano=_PIANO.value,
       config_path=config_flags.get_config_filename(flags.FLAGS["config"]),
       config_overrides=config_flags.get_override_values(flags.FLAGS["config"]),
     )

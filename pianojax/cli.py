@@ -63,6 +63,16 @@ def run(mode: str, config, *, workdir: str | None, input: str | None, output: st
       only=flags.get("variants"),
       base_flags=flags.get("config_overrides") or {},
     )
+  elif mode == "render":
+    from pianojax import testsets
+
+    piano = flags.get("piano") or config.data.synth.test_soundfonts[0]
+    if not output or not (flags.get("data") or input):
+      raise UserError("--mode=render needs --output=DIR and --data=MATERIAL[,..] (test splits) or --input=MIDI")
+    if flags.get("data"):
+      testsets.render_tests(config, flags["data"], piano, output)
+    if input:
+      testsets.render_midi(input, piano, output, config.frontend.sample_rate)
   elif mode == "demo":
     demo(config, workdir or "outputs/demo")
   else:

@@ -93,69 +93,76 @@ class PianojaxSynth(tfds.core.GeneratorBasedBuilder):
     del dl_manager
     return {split: self._generate_examples(split) for split, n in self.builder_config.sizes if n > 0}
 
-  def _performances(self, split: str) -> list[tuple[str, notes_lib.NoteSequence]]:
-    """Reads every MIDI file of this split once; bad ones are skipped, logged and counted."""
-    root = self.builder_config.midi_dir
-    if not root:
-      return []
-    if not os.path.isdir(root):
-      raise FileNotFoundError(f"MIDI folder {root} does not exist")
-    found = []
-    for folder, _, names in os.walk(root):
-      found += [os.path.join(folder, n) for n in names if n.lower().endswith((".mid", ".midi"))]
-    out = []
-    for path in sorted(p for p in found if split_of(p) == split):
-      try:
-        performance = notes_lib.read_midi(path)
-      except notes_lib.MidiError as e:
-        logging.warning("skipping %s", e)
-        self.skipped.append(str(e))
-        continue
-      if len(performance) == 0:
-        logging.warning("skipping %s: no piano notes", path)
-        self.skipped.append(f"{path}: no piano notes")
-        continue
-      out.append((os.path.relpath(path, root), performance))
-    return out
-
-  def _material(self, rng, index: int, split: str, performances) -> materials.Material:
-    cfg = self.builder_config
-    seconds = cfg.example_seconds
-    if cfg.material == "notes":  # a seeded walk over the whole 88-key grid, different per split
-      grid_size = len(materials.single_note_grid())
-      order = np.random.default_rng([cfg.seed, SPLITS.index(split)]).permutation(grid_size)
-      return materials.single_note(rng, int(order[index % grid_size]))
-    if cfg.material == "chords":
-      return materials.chords(rng, seconds)
-    if cfg.material == "others":
-      return materials.instruments_alone(rng, seconds)
-    if cfg.material == "mixtures":
-      return materials.mixture(rng, seconds)
-    # performances: real MIDI (3 of 4 examples, where a folder is given), else random sequences
-    if performances and index % 4 != 3:
-      name, performance = performances[int(rng.integers(len(performances)))]
-      return materials.performance_excerpt(rng, performance, seconds, name)
-    return materials.sequences(rng, seconds)
-
   def _generate_examples(self, split: str):
-    cfg = self.builder_config
-    n = dict(cfg.sizes)[split]
-    fonts = cfg.test_soundfonts if split == "test" else cfg.train_soundfonts
-    renderer = Renderer(cfg.sample_rate)
-    performances = self._performances(split)
-    split_seed = SPLITS.index(split)
+    for key, audio, piano, soundfont, material in generate(self.builder_config, split, self.skipped):
+      yield (
+        key,
+        features.encode(audio, piano, soundfont=soundfont, program=material.piano_program, kind=material.kind, id=key),
+      )
+
+
+def performances(cfg: SynthConfig, split: str, skipped: list[str]) -> list[tuple[str, notes_lib.NoteSequence]]:
+  """Reads every MIDI file of this split once; bad ones are skipped, logged and added to `skipped`."""
+  root = cfg.midi_dir
+  if not root:
+    return []
+  if not os.path.isdir(root):
+    raise FileNotFoundError(f"MIDI folder {root} does not exist")
+  found = []
+  for folder, _, names in os.walk(root):
+    found += [os.path.join(folder, n) for n in names if n.lower().endswith((".mid", ".midi"))]
+  out = []
+  for path in sorted(p for p in found if split_of(p) == split):
     try:
-      for i in range(n):
-        rng = np.random.default_rng([cfg.seed, split_seed, i])
-        material = self._material(rng, i, split, performances)
-        soundfont = fonts[i % len(fonts)]
-        audio, piano = make_example(material, renderer, soundfont, rng, reverb=cfg.reverb)
-        key = f"{split}-{i:06d}"
-        yield (
-          key,
-          features.encode(
-            audio, piano, soundfont=soundfont, program=material.piano_program, kind=material.kind, id=key
-          ),
-        )
-    finally:
-      renderer.close()
+      performance = notes_lib.read_midi(path)
+    except notes_lib.MidiError as e:
+      logging.warning("skipping %s", e)
+      skipped.append(str(e))
+      continue
+    if len(performance) == 0:
+      logging.warning("skipping %s: no piano notes", path)
+      skipped.append(f"{path}: no piano notes")
+      continue
+    out.append((os.path.relpath(path, root), performance))
+  return out
+
+
+def material(cfg: SynthConfig, rng, index: int, split: str, performances) -> materials.Material:
+  """The `index`-th example's material of a split (seeded by the caller's `rng`)."""
+  seconds = cfg.example_seconds
+  if cfg.material == "notes":  # a seeded walk over the whole 88-key grid, different per split
+    grid_size = len(materials.single_note_grid())
+    order = np.random.default_rng([cfg.seed, SPLITS.index(split)]).permutation(grid_size)
+    return materials.single_note(rng, int(order[index % grid_size]))
+  if cfg.material == "chords":
+    return materials.chords(rng, seconds)
+  if cfg.material == "others":
+    return materials.instruments_alone(rng, seconds)
+  if cfg.material == "mixtures":
+    return materials.mixture(rng, seconds)
+  # performances: real MIDI (3 of 4 examples, where a folder is given), else random sequences
+  if performances and index % 4 != 3:
+    name, performance = performances[int(rng.integers(len(performances)))]
+    return materials.performance_excerpt(rng, performance, seconds, name)
+  return materials.sequences(rng, seconds)
+
+
+def generate(cfg: SynthConfig, split: str, skipped: list[str] | None = None):
+  """Yields (key, int16 audio, piano notes as rendered, piano name, material) for every example of a split.
+
+  Test splits play the held-out pianos (`test_soundfonts`), the others the training ones.
+  """
+  n = dict(cfg.sizes)[split]
+  fonts = cfg.test_soundfonts if split == "test" else cfg.train_soundfonts
+  renderer = Renderer(cfg.sample_rate)
+  split_performances = performances(cfg, split, skipped if skipped is not None else [])
+  split_seed = SPLITS.index(split)
+  try:
+    for i in range(n):
+      rng = np.random.default_rng([cfg.seed, split_seed, i])
+      item = material(cfg, rng, i, split, split_performances)
+      soundfont = fonts[i % len(fonts)]
+      audio, piano = make_example(item, renderer, soundfont, rng, reverb=cfg.reverb)
+      yield f"{split}-{i:06d}", audio, piano, soundfont, item
+  finally:
+    renderer.close()

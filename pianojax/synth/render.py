@@ -15,7 +15,7 @@ import ctypes
 import numpy as np
 
 from pianojax.notes import NoteSequence
-from pianojax.synth import soundfonts
+from pianojax.synth import sampler, soundfonts
 
 DRUM_CHANNEL = 9
 BLOCK = 64  # FluidSynth's internal block size (FLUID_BUFSIZE)
@@ -58,6 +58,7 @@ class Renderer:
     self.gain = gain
     self._synths: dict[str, tuple[object, int]] = {}
     self._warmed: set[tuple[str, int]] = set()
+    self._samplers: dict[str, sampler.Sampler] = {}
 
   def _synth(self, soundfont: str):
     if soundfont not in self._synths:
@@ -109,6 +110,9 @@ class Renderer:
       `duration` seconds of float32 mono audio, and each part's notes as rendered
       (times snapped to the synthesizer's 64-sample grid).
     """
+    bank = soundfonts.sample_bank(soundfont)
+    if bank is not None:
+      return self._render_with_samples(parts, bank, duration)
     synth, sfid = self._synth(soundfont)
     for _, program in parts:
       self._warm(synth, sfid, program, soundfont)
@@ -150,8 +154,24 @@ class Renderer:
     stereo = np.concatenate(chunks)[:total]
     return stereo.mean(axis=1), [notes for notes, _ in parts]
 
+  def _render_with_samples(self, parts, bank: str, duration: float) -> tuple[np.ndarray, list[NoteSequence]]:
+    """Piano parts (GM programs 0-7) from the sample bank, the others from the fallback GM SoundFont."""
+    if bank not in self._samplers:
+      self._samplers[bank] = sampler.Sampler(bank, self.sample_rate)
+    piano = [(n, p) for n, p in parts if p < 8]
+    others = [(n, p) for n, p in parts if p >= 8]
+    total = round(duration * self.sample_rate)
+    audio = np.zeros(total, np.float32)
+    for notes, _ in piano:
+      audio += self._samplers[bank].render(notes, duration)
+    if others:
+      other_audio, _ = self.render(others, soundfonts.SAMPLE_BANK_GM_FALLBACK, duration)
+      audio += other_audio
+    return audio, [notes for notes, _ in parts]
+
   def close(self) -> None:
     for synth, _ in self._synths.values():
       synth.delete()
     self._synths.clear()
     self._warmed.clear()
+    self._samplers.clear()

@@ -1,8 +1,9 @@
 """The SoundFonts we render with, found on disk by name (Debian packages, pretty_midi's bundled one).
 
 Each name is one distinct piano (plus the other GM instruments of that bank). Splits can hold
-a piano out of training by name: the default holds out MuseScore General's grand, the most
-realistic piano here, for testing.
+a piano out of training by name: the default holds out MuseScore General's grand for testing.
+A name may also be a sample bank (`SAMPLE_BANKS`, e.g. "salamander", a recorded Yamaha grand
+played by synth/sampler.py): the most realistic piano we have, held out for evaluation.
 """
 
 from __future__ import annotations
@@ -19,6 +20,19 @@ KNOWN = {
   "timgm6mb": ("/usr/share/sounds/sf2/TimGM6mb.sf2",),
   "csound": ("/usr/share/sounds/sf2/sf_GMbank.sf2", "/usr/share/samples/sf_GMbank.sf2"),
 }
+
+
+# Sample banks (folders of recorded notes, played by synth/sampler.py), fetched by their script.
+SAMPLE_BANKS = {"salamander": "~/.cache/pianojax/salamander"}
+# What plays the other instruments of a mixture when the piano comes from a sample bank.
+SAMPLE_BANK_GM_FALLBACK = "musescore"
+
+
+def sample_bank(name: str) -> str | None:
+  """The folder of sample bank `name` (a SAMPLE_BANKS name or a folder), or None for a SoundFont."""
+  if name in SAMPLE_BANKS:
+    return os.path.expanduser(SAMPLE_BANKS[name])
+  return name if os.path.isdir(name) else None
 
 
 def _bundled_timgm6mb() -> str | None:
@@ -46,7 +60,7 @@ def find(name: str) -> str:
 
 
 def available() -> list[str]:
-  """The KNOWN SoundFonts present on this machine."""
+  """The KNOWN SoundFonts present on this machine (sample banks not included)."""
   out = []
   for name in KNOWN:
     try:

@@ -1,0 +1,81 @@
+"""Evaluation folders (audio + MIDI of the same name) played by a chosen piano.
+
+`--mode=render` writes what `--mode=eval --data=FOLDER` and `--mode=transcribe` read:
+
+- the test material of synthetic datasets (`--data=performances,mixtures`: the same held-out
+  MIDI excerpts, instruments and noise as `NAME:test`), played by `--piano` instead of the
+  held-out SoundFont, so one model can be scored on several pianos on identical notes;
+- whole MIDI files (`--input=FILE_OR_FOLDER`), e.g. the example or any performance.
+
+The MIDI written next to each WAV holds the notes as played (with the sustain pedal), the
+reference for eval.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+
+from pianojax import audio_io, notes
+from pianojax.errors import UserError
+from pianojax.synth import effects
+
+PEAK_DBFS = -3.0
+
+
+def render_tests(config, materials: str, piano: str, output: str) -> list[str]:
+  """Renders the test split of each synthetic material with `piano`; returns the folders written."""
+  from pianojax.datasets import synthetic
+
+  folders = []
+  for material in [m.strip() for m in materials.split(",") if m.strip()]:
+    cfg = synthetic.make_config(material, config.data.synth, config.frontend.sample_rate)
+    cfg = dataclasses.replace(cfg, test_soundfonts=(piano,))
+    folder = os.path.join(output, material)
+    os.makedirs(folder, exist_ok=True)
+    skipped: list[str] = []
+    for key, audio, piano_notes, _, _ in synthetic.generate(cfg, "test", skipped):
+      base = os.path.join(folder, key)
+      audio_io.write_wav(base + ".wav", audio.astype(np.float32) / 32768.0, cfg.sample_rate)
+      notes.write_midi(piano_notes, base + ".mid")
+    print(f"{material}: {dict(cfg.sizes)['test']} test examples played by {piano} -> {folder}")
+    folders.append(folder)
+  return folders
+
+
+def render_midi(path: str, piano: str, output: str, sample_rate: int) -> list[str]:
+  """Renders a MIDI file (or every one under a folder) whole with `piano`; returns the WAVs written."""
+  from pianojax.synth.render import Renderer
+
+  if os.path.isfile(path):
+    found = [path]
+  elif os.path.isdir(path):
+    found = sorted(
+      os.path.join(d, n) for d, _, names in os.walk(path) for n in names if n.lower().endswith((".mid", ".midi"))
+    )
+  else:
+    raise UserError(f"{path}: no such MIDI file or folder")
+  if not found:
+    raise UserError(f"{path}: no .mid/.midi files")
+  os.makedirs(output, exist_ok=True)
+  renderer = Renderer(sample_rate)
+  written = []
+  try:
+    for midi in found:
+      score = notes.read_midi(midi)
+      if len(score) == 0:
+        print(f"skipping {midi}: no piano notes")
+        continue
+      audio, (played,) = renderer.render([(score, 0)], piano, score.end_time + 1.0)
+      base = os.path.join(output, os.path.splitext(os.path.basename(midi))[0])
+      if os.path.abspath(base + ".mid") == os.path.abspath(midi):
+        raise UserError(f"--output={output} would overwrite {midi}: choose another folder")
+      audio_io.write_wav(base + ".wav", effects.normalize_peak(audio, 10 ** (PEAK_DBFS / 20)), sample_rate)
+      notes.write_midi(played, base + ".mid")
+      written.append(base + ".wav")
+  finally:
+    renderer.close()
+  print(f"{len(written)} MIDI file(s) played by {piano} -> {output}")
+  return written
