@@ -14,9 +14,10 @@ Modes:
   export      --checkpoint=RUN --output=NEW_DIR [--onset_threshold=.. --frame_threshold=..]: the model alone
               (variables + config + decoding settings, no optimizer state), a small checkpoint for shipping
               (models/default was made this way).
-  render      --output=DIR --data=performances,mixtures | --input=MIDI_OR_FOLDER [--piano=salamander]: audio + MIDI
-              folders for eval: the synthetic test material (or whole MIDI files) played by another piano
-              (a SoundFont name or path, or a sample bank: scripts/fetch_salamander.sh gets a recorded grand).
+  render      --output=DIR --data=performances,mixtures[:SPLIT] | --input=MIDI_OR_FOLDER [--piano=salamander]:
+              audio + MIDI folders for eval/tune: synthetic test (or validation) material, or whole MIDI files,
+              played by another piano (a SoundFont name or path, or a sample bank: scripts/fetch_salamander.sh
+              fetches a recorded grand).
   sweep       --config=configs/ablations/NAME.py --workdir=DIR [--variants=a,b]: train + evaluate every
               variant of the config's sweep section (resumable), writing DIR/results.md and results.png.
 

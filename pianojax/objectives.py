@@ -2,8 +2,8 @@
 
 - classification: weighted binary cross-entropy on onset / offset / frame rolls; velocity
   regressed (BCE against velocity / 127) at onset frames only.
-- regression: BCE against the continuous onset/offset triangles (Kong et al.), frame BCE,
-  velocity as above. Decoding recovers sub-frame times from the triangles' peaks.
+- regression: BCE against the continuous onset/offset triangles (Kong et al.), with the
+  same positive-class weight, frame BCE, velocity as above. Decoding recovers sub-frame times from the triangles' peaks.
 
 Every loss is averaged over valid frames (`batch["mask"]`), so padded frames of an
 evaluation batch count for nothing.
@@ -43,8 +43,9 @@ def losses(outputs: dict, batch: dict, objective: str, weights) -> dict[str, jnp
     terms["onset"] = _masked_mean(_bce(outputs["onset"], batch["onset"], weights.onset_pos_weight), mask)
     terms["offset"] = _masked_mean(_bce(outputs["offset"], batch["offset"], weights.onset_pos_weight), mask)
   elif objective == "regression":
-    terms["onset"] = _masked_mean(_bce(outputs["onset_reg"], batch["onset_reg"]), mask)
-    terms["offset"] = _masked_mean(_bce(outputs["offset_reg"], batch["offset_reg"]), mask)
+    # The triangles are as rare as the events: the same positive weight keeps their peaks from collapsing.
+    terms["onset"] = _masked_mean(_bce(outputs["onset_reg"], batch["onset_reg"], weights.onset_pos_weight), mask)
+    terms["offset"] = _masked_mean(_bce(outputs["offset_reg"], batch["offset_reg"], weights.onset_pos_weight), mask)
   else:
     raise ValueError(f"unknown objective {objective!r}")
   terms["frame"] = _masked_mean(_bce(outputs["frame"], batch["frame"], weights.frame_pos_weight), mask)

@@ -4,7 +4,9 @@
 
 - the test material of synthetic datasets (`--data=performances,mixtures`: the same held-out
   MIDI excerpts, instruments and noise as `NAME:test`), played by `--piano` instead of the
-  held-out SoundFont, so one model can be scored on several pianos on identical notes;
+  held-out SoundFont, so one model can be scored on several pianos on identical notes
+  (`NAME:validation` renders the validation material, e.g. to tune thresholds on a piano
+  held out of training);
 - whole MIDI files (`--input=FILE_OR_FOLDER`), e.g. the example or any performance.
 
 The MIDI written next to each WAV holds the notes as played (with the sustain pedal), the
@@ -26,21 +28,28 @@ PEAK_DBFS = -3.0
 
 
 def render_tests(config, materials: str, piano: str, output: str) -> list[str]:
-  """Renders the test split of each synthetic material with `piano`; returns the folders written."""
+  """Renders a split (default test) of each synthetic material with `piano`; returns the folders written.
+
+  `materials` is a comma list of NAME or NAME:SPLIT; the folder of NAME:SPLIT is
+  `output/NAME` for the test split and `output/NAME-SPLIT` otherwise.
+  """
   from pianojax.datasets import synthetic
 
   folders = []
-  for material in [m.strip() for m in materials.split(",") if m.strip()]:
+  for spec in [m.strip() for m in materials.split(",") if m.strip()]:
+    material, _, split = spec.partition(":")
+    split = split or "test"
+    if split not in synthetic.SPLITS:
+      raise UserError(f"--data={spec}: split must be one of {synthetic.SPLITS}")
     cfg = synthetic.make_config(material, config.data.synth, config.frontend.sample_rate)
-    cfg = dataclasses.replace(cfg, test_soundfonts=(piano,))
-    folder = os.path.join(output, material)
+    cfg = dataclasses.replace(cfg, test_soundfonts=(piano,), train_soundfonts=(piano,))
+    folder = os.path.join(output, material if split == "test" else f"{material}-{split}")
     os.makedirs(folder, exist_ok=True)
-    skipped: list[str] = []
-    for key, audio, piano_notes, _, _ in synthetic.generate(cfg, "test", skipped):
+    for key, audio, piano_notes, _, _ in synthetic.generate(cfg, split, []):
       base = os.path.join(folder, key)
       audio_io.write_wav(base + ".wav", audio.astype(np.float32) / 32768.0, cfg.sample_rate)
       notes.write_midi(piano_notes, base + ".mid")
-    print(f"{material}: {dict(cfg.sizes)['test']} test examples played by {piano} -> {folder}")
+    print(f"{material}: {dict(cfg.sizes)[split]} {split} examples played by {piano} -> {folder}")
     folders.append(folder)
   return folders
 
