@@ -20,12 +20,13 @@ def get_config() -> ml_collections.ConfigDict:
   fe.center = True
   fe.pad_mode = "constant"
   fe.power = 2.0
-  fe.representation = "mel"  # linear | mel | mfcc
+  fe.representation = "mel"  # linear | mel | mfcc | logfreq
   fe.band = "piano"  # full | piano (A0 .. C8 x harmonic_headroom)
   fe.harmonic_headroom = 2.0
   fe.n_mels = 229
   fe.mel_scale = "slaney"  # slaney | htk
   fe.n_mfcc = 40
+  fe.bins_per_octave = 24  # logfreq: filter centres per octave
   fe.log = "log"  # none | log | db
   fe.log_floor = 1e-5
   fe.top_db = ml_collections.FieldReference(None, field_type=float)

@@ -16,6 +16,8 @@ from pianojax.errors import UserError
 
 # Config fields that must match between a checkpoint and the code that restores it.
 MODEL_FIELDS = ("frontend", "model", "objective", "data.segment_frames")
+# Model-shaping fields added after checkpoints were written, with the value older code implied.
+ADDED_FIELDS = {"frontend.bins_per_octave": 24}
 
 
 class CheckpointError(UserError):
@@ -52,6 +54,9 @@ def check_compatible(saved: dict, config, where: str) -> None:
       diffs.append(f"{field} (missing in checkpoint)")
       continue
     _flatten(field, _get(current, field), b)
+    for key, implied in ADDED_FIELDS.items():
+      if key in b and key not in a:
+        a[key] = implied
     for key in sorted(set(a) | set(b)):
       if a.get(key) != b.get(key):
         diffs.append(f"{key}: checkpoint {a.get(key)!r} vs config {b.get(key)!r}")

@@ -83,7 +83,8 @@ def decode(
       while e < limit and frame[e, k] >= frame_threshold:
         e += 1
       later = off_peaks[(off_peaks > s) & (off_peaks <= e)]
-      start_time = s + (_subframe(onset[:, k], s) if regression else 0.0)
+      # (a regression peak at frame 0 may point before it: clipped to the segment's start)
+      start_time = max(0.0, s + (_subframe(onset[:, k], s) if regression else 0.0))
       if len(later):
         stop = later[0] + (_subframe(offset[:, k], later[0]) if regression else 0.0)
       else:

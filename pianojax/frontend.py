@@ -23,7 +23,7 @@ import numpy as np
 A0_HZ = 27.5
 C8_HZ = 4186.01
 
-Representation = Literal["linear", "mel", "mfcc"]
+Representation = Literal["linear", "mel", "mfcc", "logfreq"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,13 +40,16 @@ class FrontendSpec:
     center: pad `n_fft // 2` on both sides so frame t is centred at t * hop.
     pad_mode: "constant" (zeros, librosa's default) or "reflect".
     power: 1.0 for a magnitude spectrogram, 2.0 for power.
-    representation: "linear" (STFT bins), "mel" or "mfcc".
+    representation: "linear" (STFT bins), "mel", "mfcc", or "logfreq" (triangular filters
+      at `bins_per_octave` log-spaced centres, one per STFT bin where those are closer
+      than the bins: semitone resolution wherever the STFT has it, see `logfreq_filterbank`).
     band: "full" (0 .. sr/2) or "piano" (A0 .. C8 times `harmonic_headroom`).
     harmonic_headroom: in the piano band, fmax = C8 * headroom (capped at sr/2),
       leaving room for the upper harmonics of the top notes.
     n_mels: mel bands.
     mel_scale: "slaney" (librosa's default) or "htk".
     n_mfcc: cepstral coefficients kept (representation "mfcc").
+    bins_per_octave: centres per octave of the "logfreq" filterbank (24: two per semitone).
     log: "none", "log" (natural log of max(x, floor)) or "db" (10 log10).
     log_floor: the floor below which values are clamped before the log.
     top_db: for "db", clamp to at most this far below the example's peak.
@@ -68,6 +71,7 @@ class FrontendSpec:
   n_mels: int = 229
   mel_scale: Literal["slaney", "htk"] = "slaney"
   n_mfcc: int = 40
+  bins_per_octave: int = 24
   log: Literal["none", "log", "db"] = "log"
   log_floor: float = 1e-5
   top_db: float | None = None
@@ -80,7 +84,7 @@ class FrontendSpec:
       raise ValueError(f"win_length {self.win_length} must be in (0, n_fft={self.n_fft}]")
     if self.hop_length <= 0:
       raise ValueError(f"hop_length must be positive, got {self.hop_length}")
-    if self.representation not in ("linear", "mel", "mfcc"):
+    if self.representation not in ("linear", "mel", "mfcc", "logfreq"):
       raise ValueError(f"unknown representation {self.representation!r}")
     if self.band not in ("full", "piano"):
       raise ValueError(f"unknown band {self.band!r}")
@@ -125,6 +129,8 @@ class FrontendSpec:
     if self.representation == "linear":
       start, stop = self.linear_bins
       return stop - start
+    if self.representation == "logfreq":
+      return logfreq_filterbank(self).shape[1]
     return self.n_mels if self.representation == "mel" else self.n_mfcc
 
   def num_frames(self, num_samples: int) -> int:
@@ -186,6 +192,40 @@ def mel_filterbank(spec: FrontendSpec) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
+def logfreq_filterbank(spec: FrontendSpec) -> np.ndarray:
+  """Log-frequency triangular filterbank `(n_fft // 2 + 1, n_bins)`, host side.
+
+  Centres at `bins_per_octave` steps from the band's lowest frequency (A0 in the piano
+  band, else 27.5 Hz) to its highest, each moved to its nearest STFT bin and duplicates
+  dropped: below the frequency where the log steps get narrower than the STFT's bin
+  spacing (~270 Hz at 24 per octave, n_fft 2048, 16 kHz) every bin is its own feature,
+  above it the filters are log-spaced. Each filter rises from its left neighbour's centre
+  bin and falls to its right neighbour's, normalised to unit sum. The mel scale, by
+  contrast, is linear below 1 kHz with bands several semitones wide in the bass.
+  """
+  n_freqs = 1 + spec.n_fft // 2
+  bin_hz = spec.sample_rate / spec.n_fft
+  fmin = max(spec.fmin, A0_HZ)
+  n_centres = int(np.floor(spec.bins_per_octave * np.log2(spec.fmax / fmin))) + 1
+  centres = fmin * 2.0 ** (np.arange(n_centres) / spec.bins_per_octave)
+  bins = np.unique(np.clip(np.round(centres / bin_hz).astype(int), 1, n_freqs - 1))
+  edges = np.concatenate([[max(bins[0] - 1, 0)], bins, [min(bins[-1] + 1, n_freqs - 1)]])
+  weights = np.zeros((n_freqs, len(bins)), np.float64)
+  for i, (left, centre, right) in enumerate(zip(edges[:-2], edges[1:-1], edges[2:], strict=True)):
+    rise = np.arange(left + 1, centre + 1)  # zero at the neighbours' centres: adjacent bins stay single bins
+    weights[rise, i] = (rise - left) / (centre - left)
+    fall = np.arange(centre, right)
+    weights[fall, i] = (right - fall) / (right - centre)
+    weights[:, i] /= weights[:, i].sum()
+  return weights.astype(np.float32)
+
+
+def filterbank(spec: FrontendSpec) -> np.ndarray:
+  """The filterbank of a "mel", "mfcc" or "logfreq" spec."""
+  return logfreq_filterbank(spec) if spec.representation == "logfreq" else mel_filterbank(spec)
+
+
+@functools.lru_cache(maxsize=32)
 def dct_matrix(n_in: int, n_out: int) -> np.ndarray:
   """Orthonormal DCT-II as a `(n_in, n_out)` matrix (the same as scipy's `dct(norm='ortho')`)."""
   k = np.arange(n_out)[None, :]
@@ -236,7 +276,7 @@ def _mel_bands(spec: FrontendSpec, group: int = 16) -> tuple[tuple[int, int, int
   A mel filter is non-zero on a few bins only, so multiplying each group of filters
   by its own bin range does the same sums as the dense matmul at ~7% of the FLOPs.
   """
-  basis = mel_filterbank(spec)
+  basis = filterbank(spec)
   bands = []
   for start in range(0, basis.shape[1], group):
     stop = min(start + group, basis.shape[1])
@@ -252,8 +292,8 @@ def mel_spectrogram(audio: jnp.ndarray, spec: FrontendSpec) -> jnp.ndarray:
 
 
 def apply_mel(spectrum: jnp.ndarray, spec: FrontendSpec) -> jnp.ndarray:
-  """Applies the (banded) mel filterbank to a `(..., n_fft // 2 + 1)` spectrum."""
-  basis = mel_filterbank(spec)
+  """Applies the (banded) mel or log-frequency filterbank to a `(..., n_fft // 2 + 1)` spectrum."""
+  basis = filterbank(spec)
   parts = [spectrum[..., lo:hi] @ basis[lo:hi, start:stop] for start, stop, lo, hi in _mel_bands(spec)]
   return jnp.concatenate(parts, axis=-1)
 

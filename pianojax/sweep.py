@@ -100,6 +100,17 @@ def apply_overrides(config, pairs):
 
 # Fields that change inference only: variants differing in nothing else share one training run.
 INFERENCE_ONLY = ("data.segment_hop_frames", "data.stitch", "data.input_peak_db", "decode", "sweep")
+# Fields that shape training only under some setting: left out of the digest otherwise, so runs made before
+# the field existed keep their folders.
+CONDITIONAL = {"frontend.bins_per_octave": lambda c: c["frontend"].get("representation") == "logfreq"}
+
+
+def _drop(tree: dict, field: str) -> None:
+  *path, leaf = field.split(".")
+  node = tree
+  for part in path:
+    node = node.get(part, {})
+  node.pop(leaf, None)
 
 
 def stage_configs(config, variant: Variant, workdir: str) -> list[tuple[object, str]]:
@@ -114,11 +125,10 @@ def stage_configs(config, variant: Variant, workdir: str) -> list[tuple[object, 
       stage_config = apply_overrides(stage_config, [("init_from", os.path.join(previous, "checkpoints"))])
     trained = checkpoints.config_dict(stage_config)
     for field in INFERENCE_ONLY:
-      *path, leaf = field.split(".")
-      node = trained
-      for part in path:
-        node = node.get(part, {})
-      node.pop(leaf, None)
+      _drop(trained, field)
+    for field, applies in CONDITIONAL.items():
+      if not applies(trained):
+        _drop(trained, field)
     digest = hashlib.sha1(json.dumps(trained, sort_keys=True).encode()).hexdigest()[:10]
     previous = os.path.join(workdir, "runs", digest)
     out.append((stage_config, previous))

@@ -2,7 +2,7 @@
 # Fetches the Salamander Grand Piano V3 samples (a real Yamaha C5 grand, recorded by Alexander Holm,
 # CC BY 3.0) from the npm registry (@audio-samples/piano-velocity<N>, OGG, 48 kHz stereo, a sample every
 # minor third from A0 to C8) into DIR (default ~/.cache/pianojax/salamander). Eight of its sixteen velocity
-# layers (2, 4, ..., 16), about 50 MB. Needs npm (apt-get install -y npm). Safe to re-run.
+# layers (2, 4, ..., 16), 39 MB. Needs npm (installed here when run as root). Safe to re-run.
 #
 #   bash scripts/fetch_salamander.sh [DIR]
 #
@@ -11,8 +11,13 @@ set -euo pipefail
 dest=${1:-${HOME}/.cache/pianojax/salamander}
 mkdir -p "$dest"
 if ! command -v npm >/dev/null; then
-  echo "fetch_salamander: npm not found (apt-get install -y npm)" >&2
-  exit 1
+  if [ "$(id -u)" = 0 ]; then
+    echo "fetch_salamander: installing npm"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq --no-install-recommends npm >/dev/null
+  else
+    echo "fetch_salamander: npm not found (apt-get install -y npm)" >&2
+    exit 1
+  fi
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

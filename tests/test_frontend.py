@@ -103,7 +103,7 @@ def test_mfcc_and_db_match_librosa(real_audio):
   np.testing.assert_allclose(ours_db, ref_db, atol=2e-3, rtol=0)
 
 
-@pytest.mark.parametrize("representation", ["linear", "mel", "mfcc"])
+@pytest.mark.parametrize("representation", ["linear", "mel", "mfcc", "logfreq"])
 def test_jit_equals_eager_and_batches(representation):
   spec = frontend.FrontendSpec(representation=representation, normalize="example", band="piano")
   batch = np.stack([random_audio(spec, seed=s) for s in range(3)])
@@ -137,6 +137,28 @@ def test_piano_band_limits_bins_and_filters():
   full_mel = np.asarray(frontend.mel_spectrogram(tone, dataclasses.replace(full, representation="mel")))
   piano_mel = np.asarray(frontend.mel_spectrogram(tone, dataclasses.replace(piano, representation="mel")))
   assert full_mel.max() > 1e3 * max(piano_mel.max(), 1e-12)
+
+
+def test_logfreq_filterbank_resolves_semitones_where_the_stft_can():
+  spec = frontend.FrontendSpec(n_fft=2048, representation="logfreq", band="piano", bins_per_octave=24)
+  fb = frontend.logfreq_filterbank(spec)
+  freqs = np.fft.rfftfreq(spec.n_fft, 1 / spec.sample_rate)
+  assert fb.shape == (spec.n_fft // 2 + 1, spec.n_bins)
+  np.testing.assert_allclose(fb.sum(axis=0), 1.0, rtol=1e-5)
+  centres = freqs[np.argmax(fb, axis=0)]
+  assert np.all(np.diff(centres) > 0) and centres[0] >= 27.5 - freqs[1]
+  # Bass: every STFT bin is its own feature (single-bin filters, no two notes merged beyond the STFT's own limit)
+  bass = centres < 200
+  assert np.all((fb[:, bass] > 0).sum(axis=0) == 1)
+  # Treble: log-spaced, about two centres per semitone
+  treble = np.log2(centres[centres > 1000])
+  assert abs(np.median(np.diff(treble)) - 1 / 24) < 0.01
+  # The octave A1-A2 (55-110 Hz, 12 keys) gets every STFT bin there (7); the 160-band mel gives it 3 bands
+  mel = frontend.mel_filterbank(dataclasses.replace(spec, representation="mel", n_mels=160))
+  mel_centres = freqs[np.argmax(mel, axis=0)]
+  in_octave = lambda c: int(((c >= 55) & (c < 110)).sum())  # noqa: E731
+  assert in_octave(centres) == int(((freqs >= 55) & (freqs < 110)).sum()) == 7
+  assert in_octave(mel_centres) <= 3
 
 
 def test_invalid_spec_is_rejected():

@@ -61,3 +61,17 @@ def test_frame_targets_on_hand_built_notes():
   assert t["onset_reg"][16, k] == 0.0 and t["onset_reg"][4, k] == 0.0
   assert t["onset"][:, k + 1].sum() == 0 and t["frame"][:30, k + 1].all()  # no false onset at the edge
   assert t["frame"].shape == (80, 88)
+
+
+def test_regression_decoding_recovers_sub_frame_times_and_never_goes_below_zero():
+  from pianojax import decoding
+
+  rate = 100.0
+  s = seq((60, 0.104, 0.5, 100), (64, 0.0, 0.3, 100))  # the second starts at the segment's first instant
+  t = labels.frame_targets(s, 80, rate, regression_frames=5)
+  probs = {k: t[k] for k in ("onset_reg", "offset_reg", "frame", "velocity")}
+  probs["onset_reg"][:2, 64 - notes.MIN_PITCH] = (1.0, 0.95)  # a peak at frame 0 whose fit points before it
+  found = decoding.decode(probs, rate, objective="regression", onset_threshold=0.5, frame_threshold=0.5)
+  assert sorted(found.pitch.tolist()) == [60, 64]
+  assert found.onset.min() >= 0.0
+  np.testing.assert_allclose(found.onset[found.pitch == 60], 0.104, atol=1e-3)
