@@ -1,7 +1,10 @@
 """The shipped default model (models/default): a CPU-budget transcriber trained on the synthetic data.
 
 Designed for the 2-core CPU: about 0.3 GFLOP of forward compute per audio second (the
-Basic Pitch class of model), 20 ms frames, 160 mel bins over the piano's band. Trained on
+Basic Pitch class of model), 20 ms frames, a log-frequency filterbank over the piano's band
+(203 bins: every STFT bin below ~400 Hz, three per semitone above; the first shipped model used
+160 mel bands, which merge several semitones in the bass). The regression objective (onset
+and offset triangles) and no spectrogram masking: both large gains in docs/ABLATIONS.md. Trained on
 every synthetic material (four SoundFont pianos; MuseScore General's grand is held out for
 the test splits), with the real performance MIDI of ../shared/midi where given:
 
@@ -22,8 +25,11 @@ def get_config():
   fe.n_fft = 2048
   fe.win_length = 2048
   fe.hop_length = 320  # 20 ms frames
-  fe.n_mels = 160
+  fe.representation = "logfreq"
+  fe.bins_per_octave = 36
   fe.normalize = "example"  # per-example scalar: removes gain, keeps the spectral shape
+
+  config.objective = "regression"  # onset/offset triangles (Kong et al.): far ahead of classification in the ablations
 
   model = config.model
   model.dtype = "float32"
@@ -41,6 +47,8 @@ def get_config():
   data.segment_hop_frames = 128
   data.train = "notes,chords,others,mixtures,performances"
   data.train_weights = "1,2,1,2,4"
+  data.augment.spec_time_masks = 0
+  data.augment.spec_freq_masks = 0
   data.synth.sizes = {"train": 600, "validation": 16, "test": 16}
   data.synth.example_seconds = 10.0
 
