@@ -156,10 +156,11 @@ def restore_variables(path: str, config):
   return {"params": restored.params, "batch_stats": restored.batch_stats}
 
 
-def export_variables(path: str, output: str, decode: dict | None = None) -> str:
+def export_variables(path: str, output: str, decode: dict | None = None, segment_hop_frames: int | None = None) -> str:
   """Writes the model of checkpoint `path` (variables + config, no optimizer state) to `output`.
 
   `decode`: decoding settings to store with it (e.g. thresholds chosen by --mode=tune).
+  `segment_hop_frames`: the inference hop between segments to store (speed vs overlap at the joins).
 
   The result is a checkpoint folder like any other (step kept) that `restore_variables`,
   the transcribe and eval commands and `init_from` read; a third of a training
@@ -172,6 +173,10 @@ def export_variables(path: str, output: str, decode: dict | None = None) -> str:
   config = ml_collections.ConfigDict(saved)
   variables = restore_variables(path, config)
   saved["decode"] = {**saved.get("decode", {}), **(decode or {})}
+  if segment_hop_frames is not None:
+    if not 0 < segment_hop_frames <= saved["data"]["segment_frames"]:
+      raise UserError(f"--segment_hop_frames must be in 1..{saved['data']['segment_frames']} (the segment length)")
+    saved["data"]["segment_hop_frames"] = int(segment_hop_frames)
   output = os.path.abspath(output)
   if os.path.exists(output) and os.listdir(output):
     raise UserError(f"{output} exists and is not empty: choose a new folder")

@@ -50,7 +50,9 @@ def run(mode: str, config, *, workdir: str | None, input: str | None, output: st
     decode = {
       k: flags.get(k) for k in ("onset_threshold", "frame_threshold", "min_note_ms") if flags.get(k) is not None
     }
-    print(f"exported {checkpoints.export_variables(flags['checkpoint'], output, decode=decode)}")
+    hop = flags.get("segment_hop_frames")
+    written = checkpoints.export_variables(flags["checkpoint"], output, decode=decode, segment_hop_frames=hop)
+    print(f"exported {written}")
   elif mode == "sweep":
     if not workdir:
       raise UserError("--workdir is required for --mode=sweep")
