@@ -74,7 +74,9 @@ def run(mode: str, config, *, workdir: str | None, input: str | None, output: st
     if flags.get("data"):
       testsets.render_tests(config, flags["data"], piano, output)
     if input:
-      testsets.render_midi(input, piano, output, config.frontend.sample_rate)
+      _, failed = testsets.render_midi(input, piano, output, config.frontend.sample_rate)
+      if failed:
+        raise SystemExit(2)
   elif mode == "demo":
     demo(config, workdir or "outputs/demo")
   else:

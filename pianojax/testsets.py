@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 
 import numpy as np
 
@@ -54,8 +55,8 @@ def render_tests(config, materials: str, piano: str, output: str) -> list[str]:
   return folders
 
 
-def render_midi(path: str, piano: str, output: str, sample_rate: int) -> list[str]:
-  """Renders a MIDI file (or every one under a folder) whole with `piano`; returns the WAVs written."""
+def render_midi(path: str, piano: str, output: str, sample_rate: int) -> tuple[list[str], list[str]]:
+  """Renders a MIDI file (or every one under a folder) whole with `piano`: (WAVs written, MIDI files skipped)."""
   from pianojax.synth.render import Renderer
 
   if os.path.isfile(path):
@@ -70,12 +71,18 @@ def render_midi(path: str, piano: str, output: str, sample_rate: int) -> list[st
     raise UserError(f"{path}: no .mid/.midi files")
   os.makedirs(output, exist_ok=True)
   renderer = Renderer(sample_rate)
-  written = []
+  written, failed = [], []
   try:
     for midi in found:
-      score = notes.read_midi(midi)
+      try:
+        score = notes.read_midi(midi)
+      except notes.MidiError as e:  # reported by name; the other files are still rendered
+        print(f"skipping {e}", file=sys.stderr)
+        failed.append(midi)
+        continue
       if len(score) == 0:
-        print(f"skipping {midi}: no piano notes")
+        print(f"skipping {midi}: no piano notes", file=sys.stderr)
+        failed.append(midi)
         continue
       audio, (played,) = renderer.render([(score, 0)], piano, score.end_time + 1.0)
       base = os.path.join(output, os.path.splitext(os.path.basename(midi))[0])
@@ -86,5 +93,5 @@ def render_midi(path: str, piano: str, output: str, sample_rate: int) -> list[st
       written.append(base + ".wav")
   finally:
     renderer.close()
-  print(f"{len(written)} MIDI file(s) played by {piano} -> {output}")
-  return written
+  print(f"{len(written)} of {len(found)} MIDI file(s) played by {piano} -> {output}")
+  return written, failed
