@@ -184,25 +184,18 @@ def demo(config, workdir: str) -> None:
   transcribe_example(config, workdir)
 
 
-def render_example(config, path: str, midi: str = EXAMPLE_MIDI) -> tuple[str, object]:
-  """Renders `midi` with the first held-out SoundFont piano installed; writes a WAV; returns (path, font)."""
-  import soundfile
-
-  from pianojax import notes
-  from pianojax.synth import effects, soundfonts
-  from pianojax.synth.render import Renderer
+def render_example(config, folder: str, midi: str = EXAMPLE_MIDI) -> tuple[str, object]:
+  """Renders `midi` with the first held-out SoundFont piano installed into `folder` (WAV + the MIDI as played,
+  named after `midi`); returns (WAV path, font)."""
+  from pianojax import testsets
+  from pianojax.synth import soundfonts
 
   fonts = [f for f in (*config.data.synth.test_soundfonts, *config.data.synth.train_soundfonts)]
   font = next((f for f in fonts if f in soundfonts.available()), None)
   if font is None:
     raise UserError("no SoundFont installed to render the example: run scripts/setup.sh")
-  score = notes.read_midi(midi)
-  renderer = Renderer(config.frontend.sample_rate)
-  audio, _ = renderer.render([(score, 0)], font, score.end_time + 1.0)
-  renderer.close()
-  audio = effects.normalize_peak(audio, 10 ** (-3 / 20))
-  soundfile.write(path, audio, config.frontend.sample_rate, subtype="PCM_16")
-  return path, font
+  (wav,), _ = testsets.render_midi(midi, font, folder, config.frontend.sample_rate)
+  return wav, font
 
 
 def transcribe_example(config, workdir: str) -> None:
@@ -212,7 +205,7 @@ def transcribe_example(config, workdir: str) -> None:
   if not os.path.isdir(transcribe.DEFAULT_CHECKPOINT):
     print(f"no shipped model at {transcribe.DEFAULT_CHECKPOINT}: skipping the example transcription")
     return
-  wav, font = render_example(config, os.path.join(workdir, "prelude_c.wav"))
+  wav, font = render_example(config, workdir)
   print(f"\nexample: {EXAMPLE_MIDI} played by {font} (a piano the shipped model never heard) -> {wav}")
   out = os.path.join(workdir, "transcription")
   transcribe.run(wav, out, None)

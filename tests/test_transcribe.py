@@ -172,7 +172,7 @@ def test_shipped_model_transcribes_the_example(tmp_path):
   config = pretrained.get_config()
   if not set(config.data.synth.test_soundfonts) & set(soundfonts.available()):
     pytest.skip("the held-out SoundFont is not installed")
-  wav, _ = cli.render_example(config, str(tmp_path / "prelude_c.wav"))
+  wav, _ = cli.render_example(config, str(tmp_path))
   assert transcribe_lib.run(wav, str(tmp_path / "out"), None) == 0
   found = notes.read_midi(tmp_path / "out" / "prelude_c.mid")
   m = metrics.note_metrics(notes.read_midi(cli.EXAMPLE_MIDI), found)
