@@ -55,7 +55,10 @@ def find(name: str) -> str:
     if path and os.path.isfile(path):
       return path
   if name not in KNOWN:
-    raise UserError(f"unknown SoundFont {name!r}: use one of {sorted(KNOWN)} or a path to a .sf2/.sf3 file")
+    raise UserError(
+      f"unknown SoundFont {name!r}: use one of {sorted(KNOWN)}, a path to a .sf2/.sf3 file, "
+      f"or a sample bank ({', '.join(sorted(SAMPLE_BANKS))}: scripts/fetch_salamander.sh, or a folder of samples)"
+    )
   raise UserError(f"SoundFont {name!r} not installed (looked in {', '.join(KNOWN[name])}); run scripts/setup.sh")
 
 
