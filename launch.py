@@ -10,8 +10,10 @@ Modes:
               exit code 2 if any file failed (each is reported by name), 1 on a fatal error.
   eval        --checkpoint=RUN --data=(FOLDER of audio+MIDI | NAME:SPLIT) --output=DIR [--offsets=pedal|key]:
               mir_eval note and frame metrics per file and mean (eval.json, eval.md, piano-roll PNGs).
-  tune        --checkpoint=RUN --data=NAME:validation[,...] [--output=DIR]: decoding thresholds on validation data.
-  export      --checkpoint=RUN --output=NEW_DIR [--onset_threshold=.. --frame_threshold=.. --segment_hop_frames=N]:
+  tune        --checkpoint=RUN --data=NAME:validation[,...] [--output=DIR] [--min_repeat_ms=..]: decoding thresholds
+              on validation data.
+  export      --checkpoint=RUN --output=NEW_DIR [--onset_threshold=.. --frame_threshold=.. --min_repeat_ms=..
+              --segment_hop_frames=N]:
               the model alone (variables + config + decoding and inference settings, no optimizer state), for shipping
               (models/default was made this way).
   render      --output=DIR --data=performances,mixtures[:SPLIT] | --input=MIDI_OR_FOLDER [--piano=salamander]:
@@ -43,6 +45,9 @@ _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A run's folder or checkpo
 _ONSET = flags.DEFINE_float("onset_threshold", None, "Decoding: onset probability threshold (default: the model's).")
 _FRAME = flags.DEFINE_float("frame_threshold", None, "Decoding: frame probability threshold (default: the model's).")
 _MIN_NOTE = flags.DEFINE_float("min_note_ms", None, "Decoding: shortest note kept, in ms (default: the model's).")
+_MIN_REPEAT = flags.DEFINE_float(
+  "min_repeat_ms", None, "Decoding: shortest gap between two onsets of one key, in ms (default: the model's)."
+)
 _HOP = flags.DEFINE_integer("segment_hop_frames", None, "export: inference hop between segments, in frames.")
 _DATA = flags.DEFINE_string("data", None, "eval: a folder of audio + MIDI pairs, or a TFDS dataset as NAME:SPLIT.")
 _OFFSETS = flags.DEFINE_enum(
@@ -80,6 +85,7 @@ def main(argv):
       onset_threshold=_ONSET.value,
       frame_threshold=_FRAME.value,
       min_note_ms=_MIN_NOTE.value,
+      min_repeat_ms=_MIN_REPEAT.value,
       segment_hop_frames=_HOP.value,
       data=_DATA.value,
       offsets=_OFFSETS.value,

@@ -27,6 +27,8 @@ from pianojax import audio_io, inference, models, train
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/tiny.py", "Config (without --checkpoint).")
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A trained run to load instead of fresh weights.")
 _LENGTHS = flags.DEFINE_list("seconds", ["60", "600"], "Audio lengths to time.")
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed runs per length; the median is reported (this CPU varies ~10%).")
+_BATCH = flags.DEFINE_integer("batch_size", None, "Segments per forward call (default: what transcribe uses).")
 
 
 def piano_audio(seconds: float, rate: int) -> np.ndarray:
@@ -46,12 +48,12 @@ def main(argv):
   if _CHECKPOINT.value:
     from pianojax import transcribe
 
-    config, predictor = transcribe.load_model(_CHECKPOINT.value)
+    config, predictor = transcribe.load_model(_CHECKPOINT.value, batch_size=_BATCH.value)
   else:
     config = _CONFIG.value
     model = models.build(config)
     variables = jax.jit(lambda r: train.init_variables(model, config, r))(jax.random.key(0))
-    predictor = inference.Predictor(model, variables, batch_size=8)
+    predictor = inference.Predictor(model, variables, batch_size=_BATCH.value or inference.default_batch_size())
   rate = config.frontend.sample_rate
   warm = np.zeros(config.data.segment_frames * config.frontend.hop_length, np.float32)
   inference.transcribe_audio(predictor, warm, config)  # compiles the forward pass
@@ -69,12 +71,17 @@ def main(argv):
     for seconds in [float(s) for s in _LENGTHS.value]:
       path = os.path.join(tmp, "x.wav")
       audio_io.write_wav(path, piano_audio(seconds, rate), rate)
-      t0 = time.perf_counter()
-      audio = audio_io.load_audio(path, rate)
-      found, _ = inference.transcribe_audio(predictor, audio, config)
-      elapsed = time.perf_counter() - t0
+      times = []
+      for _ in range(_REPEATS.value):
+        t0 = time.perf_counter()
+        audio = audio_io.load_audio(path, rate)
+        found, _ = inference.transcribe_audio(predictor, audio, config)
+        times.append(time.perf_counter() - t0)
+      elapsed = float(np.median(times))
       result[f"x_realtime_{int(seconds)}s"] = round(seconds / elapsed, 1)
-      print(f"{seconds:.0f} s of audio: {elapsed:.2f} s -> {seconds / elapsed:,.1f}x real time, {len(found)} notes")
+      runs = ", ".join(f"{seconds / t:.1f}x" for t in times)
+      speed = f"median {elapsed:.2f} s -> {seconds / elapsed:,.1f}x real time ({runs})"
+      print(f"{seconds:.0f} s of audio: {speed}, {len(found)} notes")
   result["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 3)
   print(json.dumps(result))
 

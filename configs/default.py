@@ -62,6 +62,7 @@ def get_config() -> ml_collections.ConfigDict:
   dec.frame_threshold = 0.5
   dec.offset_threshold = 0.5
   dec.min_note_ms = 30.0
+  dec.min_repeat_ms = 70.0  # two onset peaks of one key closer than this are one attack (regression decoding)
 
   config.optim = optim = ml_collections.ConfigDict()
   optim.optimizer = "adamw"

@@ -9,6 +9,9 @@ import numpy as np
 from pianojax import audio_io, frontend
 from pianojax.errors import UserError
 
+# Decoding settings a flag can set (tune searches the first two and holds the rest).
+DECODE_FLAGS = ("onset_threshold", "frame_threshold", "min_note_ms", "min_repeat_ms")
+
 
 def run(mode: str, config, *, workdir: str | None, input: str | None, output: str | None, **flags) -> None:  # noqa: A002
   if mode == "features":
@@ -31,6 +34,7 @@ def run(mode: str, config, *, workdir: str | None, input: str | None, output: st
       onset_threshold=flags.get("onset_threshold"),
       frame_threshold=flags.get("frame_threshold"),
       min_note_ms=flags.get("min_note_ms"),
+      min_repeat_ms=flags.get("min_repeat_ms"),
     )
     if failures:
       raise SystemExit(2)
@@ -41,15 +45,14 @@ def run(mode: str, config, *, workdir: str | None, input: str | None, output: st
   elif mode == "tune":
     from pianojax import tune
 
-    tune.run(flags.get("checkpoint"), flags.get("data"), output, offsets=flags.get("offsets") or "pedal")
+    fixed = {k: flags.get(k) for k in DECODE_FLAGS[2:] if flags.get(k) is not None}
+    tune.run(flags.get("checkpoint"), flags.get("data"), output, offsets=flags.get("offsets") or "pedal", **fixed)
   elif mode == "export":
     from pianojax import checkpoints
 
     if not flags.get("checkpoint") or not output:
       raise UserError("--checkpoint=RUN_OR_STEP_DIR and --output=NEW_DIR are required for --mode=export")
-    decode = {
-      k: flags.get(k) for k in ("onset_threshold", "frame_threshold", "min_note_ms") if flags.get(k) is not None
-    }
+    decode = {k: flags.get(k) for k in DECODE_FLAGS if flags.get(k) is not None}
     hop = flags.get("segment_hop_frames")
     written = checkpoints.export_variables(flags["checkpoint"], output, decode=decode, segment_hop_frames=hop)
     print(f"exported {written}")

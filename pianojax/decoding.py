@@ -3,9 +3,10 @@
 - classification: a note starts where the onset probability crosses the threshold (the
   first frame of each run above it) and lasts while the frame probability stays above its
   threshold (or until an offset fires or the same key is struck again).
-- regression: onsets are local maxima of the onset triangle above the threshold; the
-  exact time comes from the triangle through the peak and its neighbours (sub-frame);
-  offsets likewise from the offset triangle, else from the frame roll.
+- regression: onsets are local maxima of the onset triangle above the threshold, one per
+  `min_repeat_ms` (the higher wins); the exact time comes from the triangle through the
+  peak and its neighbours (sub-frame); offsets likewise from the offset triangle (its
+  first peak at least `min_note_ms` after the onset), else from the frame roll.
 Notes shorter than `min_note_ms` are dropped.
 """
 
@@ -22,11 +23,24 @@ def _runs_start(x: np.ndarray) -> np.ndarray:
   return np.nonzero(np.diff(np.concatenate([[0], x])) == 1)[0]
 
 
-def _peaks(y: np.ndarray, threshold: float) -> np.ndarray:
-  """Local maxima of y above threshold (a plateau counts once, at its first frame)."""
+def _peaks(y: np.ndarray, threshold: float, min_gap: float = 0.0) -> np.ndarray:
+  """Local maxima of y above threshold (a plateau counts once, at its first frame).
+
+  Peaks closer than `min_gap` frames to a higher one are dropped (one attack, two bumps):
+  validation data preferred keeping the higher to keeping the earlier.
+  """
   left = np.concatenate([[-np.inf], y[:-1]])
   right = np.concatenate([y[1:], [-np.inf]])
-  return np.nonzero((y >= threshold) & (y > left) & (y >= right))[0]
+  peaks = np.nonzero((y >= threshold) & (y > left) & (y >= right))[0]
+  if min_gap <= 0 or len(peaks) < 2:
+    return peaks
+  reach = int(np.ceil(min_gap))
+  kept = np.zeros(len(y), bool)
+  for i in peaks[np.argsort(-y[peaks], kind="stable")]:
+    near = np.nonzero(kept[max(0, i - reach) : i + reach + 1])[0] + max(0, i - reach)
+    if not np.any(np.abs(near - i) < min_gap):
+      kept[i] = True
+  return np.nonzero(kept)[0]
 
 
 def _subframe(y: np.ndarray, i: int) -> float:
@@ -50,6 +64,7 @@ def decode(
   frame_threshold: float = 0.5,
   offset_threshold: float = 0.5,
   min_note_ms: float = 30.0,
+  min_repeat_ms: float = 0.0,
 ) -> NoteSequence:
   """Notes from per-frame probabilities.
 
@@ -68,9 +83,14 @@ def decode(
   onset = probs["onset_reg" if regression else "onset"]
   offset = probs["offset_reg" if regression else "offset"]
   velocity = probs["velocity"]
+  min_frames = min_note_ms * frame_rate / 1000.0
+  min_gap = min_repeat_ms * frame_rate / 1000.0
   pitch, on_t, off_t, vel = [], [], [], []
   for k in range(frame.shape[1]):
-    starts = _peaks(onset[:, k], onset_threshold) if regression else _runs_start(onset[:, k] >= onset_threshold)
+    if regression:
+      starts = _peaks(onset[:, k], onset_threshold, min_gap)
+    else:
+      starts = _runs_start(onset[:, k] >= onset_threshold)
     if not len(starts):
       continue
     off_peaks = (
@@ -82,14 +102,17 @@ def decode(
       e = s + 1
       while e < limit and frame[e, k] >= frame_threshold:
         e += 1
-      later = off_peaks[(off_peaks > s) & (off_peaks <= e)]
       # (a regression peak at frame 0 may point before it: clipped to the segment's start)
       start_time = max(0.0, s + (_subframe(onset[:, k], s) if regression else 0.0))
-      if len(later):
-        stop = later[0] + (_subframe(offset[:, k], later[0]) if regression else 0.0)
-      else:
-        stop = float(e)
-      if (stop - start_time) * 1000.0 / frame_rate < min_note_ms:
+      # The first offset no sooner than the shortest note: an offset head that also fires at
+      # the note's own attack (it does on fast repeated figures) must not delete the note.
+      stop = float(e)
+      for o in off_peaks[(off_peaks > s) & (off_peaks <= e)]:
+        t = o + (_subframe(offset[:, k], o) if regression else 0.0)
+        if t - start_time >= min_frames:
+          stop = t
+          break
+      if stop - start_time < min_frames:
         continue
       pitch.append(k + MIN_PITCH)
       on_t.append(start_time / frame_rate)

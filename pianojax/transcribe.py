@@ -19,7 +19,7 @@ from pianojax.errors import UserError
 DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "default")
 
 
-def load_model(checkpoint: str | None):
+def load_model(checkpoint: str | None, batch_size: int | None = None):
   """(config, Predictor) from a checkpoint folder (default: the model shipped in models/default)."""
   import jax
   import ml_collections
@@ -44,7 +44,7 @@ def load_model(checkpoint: str | None):
     raise
   except Exception as e:  # noqa: BLE001  (orbax raises many types for a tree that does not fit)
     raise checkpoints.CheckpointError(f"checkpoint {path} does not fit the model its config describes: {e}") from None
-  return config, inference.Predictor(model, variables, batch_size=8)
+  return config, inference.Predictor(model, variables, batch_size=batch_size or inference.default_batch_size())
 
 
 def write_csv(found: notes.NoteSequence, path: str) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from pianojax.errors import UserError
 
-ONSET_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+ONSET_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 FRAME_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
@@ -48,7 +48,8 @@ def grid(predictor, config, records, max_records: int | None = None) -> tuple[li
   return rows, cached
 
 
-def run(checkpoint: str | None, data: str, output: str | None, offsets: str = "pedal") -> dict:
+def run(checkpoint: str | None, data: str, output: str | None, offsets: str = "pedal", **fixed) -> dict:
+  """Searches onset x frame thresholds; `fixed` decoding settings (e.g. min_repeat_ms) hold for every pair."""
   from pianojax import evaluate, transcribe
 
   if not data:
@@ -56,6 +57,7 @@ def run(checkpoint: str | None, data: str, output: str | None, offsets: str = "p
   if not os.path.isdir(data) and any(s.strip().partition(":")[2] in ("", "test") for s in data.split(",")):
     raise UserError(f"tune on validation data (NAME:validation), not a test split: got {data!r}")
   config, predictor = transcribe.load_model(checkpoint)
+  config.decode.update(fixed)
   rows, cached = grid(predictor, config, evaluate.records(config, data, offsets))
   best = max(rows, key=score)
   print(f"{'onset':>6} {'frame':>6} {'onset F1':>9} {'on+off F1':>10}")
@@ -68,7 +70,14 @@ def run(checkpoint: str | None, data: str, output: str | None, offsets: str = "p
     f"best on {data} ({len(cached)} records): --onset_threshold={best['onset_threshold']} "
     f"--frame_threshold={best['frame_threshold']} (the model's own: {current[0]}, {current[1]})"
   )
-  report = {"checkpoint": checkpoint, "data": data, "records": len(cached), "best": best, "grid": rows}
+  report = {
+    "checkpoint": checkpoint,
+    "data": data,
+    "records": len(cached),
+    "decode": config.decode.to_dict(),
+    "best": best,
+    "grid": rows,
+  }
   if output:
     os.makedirs(output, exist_ok=True)
     with open(os.path.join(output, "tune.json"), "w") as f:

@@ -75,3 +75,43 @@ def test_regression_decoding_recovers_sub_frame_times_and_never_goes_below_zero(
   assert sorted(found.pitch.tolist()) == [60, 64]
   assert found.onset.min() >= 0.0
   np.testing.assert_allclose(found.onset[found.pitch == 60], 0.104, atol=1e-3)
+
+
+def _regression_probs(s, n_frames, rate):
+  t = labels.frame_targets(s, n_frames, rate, regression_frames=5)
+  return {k: t[k].copy() for k in ("onset_reg", "offset_reg", "frame", "velocity")}
+
+
+def test_an_offset_firing_at_the_attack_does_not_delete_the_note():
+  # The shipped model's offset head fires at the attack of short notes in fast figures; the
+  # decoder used to end the note there (shorter than min_note_ms) and drop it.
+  from pianojax import decoding
+
+  rate = 50.0
+  s = seq((72, 0.5, 0.9, 80))
+  probs = _regression_probs(s, 80, rate)
+  k = 72 - notes.MIN_PITCH
+  probs["offset_reg"][25:28, k] = (0.6, 0.9, 0.6)  # an offset peak one frame after the onset (frame 25)
+  found = decoding.decode(probs, rate, objective="regression", onset_threshold=0.5, frame_threshold=0.5)
+  assert found.pitch.tolist() == [72]
+  np.testing.assert_allclose(found.onset, [0.5], atol=1e-3)
+  np.testing.assert_allclose(found.offset, [0.9], atol=0.03)  # the real offset peak, not the early one
+
+
+def test_min_repeat_ms_keeps_one_of_two_close_onset_peaks_and_not_two_far_ones():
+  from pianojax import decoding
+
+  rate = 50.0  # 20 ms frames
+  k = 60 - notes.MIN_PITCH
+  probs = _regression_probs(seq((60, 0.2, 1.4, 80)), 80, rate)
+  probs["onset_reg"][:, k] = 0.0
+  probs["onset_reg"][[20, 23, 40, 45], k] = (0.8, 0.95, 0.9, 0.85)  # 60 ms apart, then 100 ms apart
+  probs["frame"][10:70, k] = 1.0
+
+  def onsets(ms):
+    d = decoding.decode(probs, rate, objective="regression", onset_threshold=0.5, min_repeat_ms=ms)
+    return np.round(d.onset * rate).astype(int).tolist()
+
+  assert onsets(0.0) == [20, 23, 40, 45]
+  assert onsets(70.0) == [23, 40, 45]  # of the close pair the higher stays; the far pair are two strikes
+  assert onsets(120.0) == [23, 40]  # 40 (0.9) outranks 45 (0.85)
