@@ -60,7 +60,7 @@ def get_config():
 
   train = config.train
   train.batch_size = 8
-  train.steps = 2400  # docs/MODEL.md: the first 1,000 steps ran under a 3,000-step schedule
+  train.steps = 2400  # docs/MODEL.md: the first 1,000 steps ran under a 3,000-step schedule; then a fine-tune stage
   train.log_every = 100
   train.eval_every = 1000
   train.checkpoint_every = 500
