@@ -9,7 +9,7 @@ import numpy as np
 from pianojax import audio_io, frontend
 from pianojax.errors import UserError
 
-# Decoding settings a flag can set (tune searches the first two and holds the rest).
+# Decoding settings a flag can set (export stores them; tune searches its thresholds and holds the rest).
 DECODE_FLAGS = ("onset_threshold", "frame_threshold", "min_note_ms", "min_repeat_ms")
 
 
@@ -45,7 +45,7 @@ def run(mode: str, config, *, workdir: str | None, input: str | None, output: st
   elif mode == "tune":
     from pianojax import tune
 
-    fixed = {k: flags.get(k) for k in DECODE_FLAGS[2:] if flags.get(k) is not None}
+    fixed = {k: flags.get(k) for k in DECODE_FLAGS if k not in tune.SEARCHED and flags.get(k) is not None}
     tune.run(flags.get("checkpoint"), flags.get("data"), output, offsets=flags.get("offsets") or "pedal", **fixed)
   elif mode == "export":
     from pianojax import checkpoints

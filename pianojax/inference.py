@@ -17,8 +17,11 @@ from pianojax.notes import NoteSequence
 
 
 def default_batch_size() -> int:
-  """Segments per forward call: 2 on a CPU (fastest on the 2-core machine: 2 -> ~120x real time, 8 -> ~80x,
-  `benchmarks/transcribe.py --batch_size`), 8 per accelerator. Rounded up to the device count by Predictor."""
+  """Segments per forward call: 2 on a CPU, 8 per accelerator (rounded up to the device count by Predictor).
+
+  On the 2-core development CPU, in the same minutes: 2 -> 113-128x real time, 8 -> 95-105x
+  (`benchmarks/transcribe.py --batch_size=N`, docs/BENCHMARKS.md).
+  """
   return 2 if jax.default_backend() == "cpu" else 8 * jax.device_count()
 
 

@@ -18,6 +18,7 @@ from pianojax.errors import UserError
 
 ONSET_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 FRAME_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+SEARCHED = ("onset_threshold", "frame_threshold")  # the other decoding settings hold during the search
 
 
 def score(row: dict) -> float:
