@@ -29,6 +29,9 @@ def main(argv):
   from pianojax import evaluate, metrics, notes
   from pianojax.errors import UserError
 
+  for flag in (_REFERENCE, _ESTIMATES):
+    if not os.path.isdir(flag.value):
+      sys.exit(f"error: --{flag.name}={flag.value}: no such folder")
   config = ml_collections.ConfigDict({"frontend": {"sample_rate": _RATE}})
   rows, missing = [], []
   try:

@@ -87,8 +87,8 @@ def test_score_midi_scores_any_systems_transcriptions_like_eval(tmp_path):
   notes.write_midi(REF, est_dir / "a.mid")  # exact
   notes.write_midi(shifted(0.08), est_dir / "sub__b.mid")  # named as --mode=transcribe names it; all onsets late
 
-  def score(est):
-    cmd = [sys.executable, "benchmarks/score_midi.py", f"--reference={ref_dir}", f"--estimates={est}"]
+  def score(est, ref=ref_dir):
+    cmd = [sys.executable, "benchmarks/score_midi.py", f"--reference={ref}", f"--estimates={est}"]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
 
   done = score(est_dir)
@@ -98,3 +98,7 @@ def test_score_midi_scores_any_systems_transcriptions_like_eval(tmp_path):
   (est_dir / "a.mid").unlink()
   done = score(est_dir)
   assert done.returncode != 0 and done.stderr.strip().splitlines()[-1].startswith("error: 1 transcription(s) missing")
+  done = score(est_dir, ref=tmp_path / "nowhere")
+  assert done.returncode != 0 and done.stderr.strip().splitlines() == [
+    f"error: --reference={tmp_path / 'nowhere'}: no such folder"
+  ]
