@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3 python3-venv python3-dev fluidsynth fluid-soundfont-gm timgm6mb-soundfont
-  musescore-general-soundfont fluidr3mono-gm-soundfont)
+  musescore-general-soundfont fluidr3mono-gm-soundfont csound-soundfont)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
