@@ -26,21 +26,21 @@ def main(argv):
   del argv
   import ml_collections
 
-  from pianojax import evaluate, metrics, notes
+  from pianojax import metrics, notes, records
   from pianojax.errors import UserError
 
   for flag in (_REFERENCE, _ESTIMATES):
     if not os.path.isdir(flag.value):
       sys.exit(f"error: --{flag.name}={flag.value}: no such folder")
-  config = ml_collections.ConfigDict({"frontend": {"sample_rate": _RATE}})
+  config = ml_collections.ConfigDict({"frontend": {"sample_rate": _RATE}, "data": {"offset_mode": "pedal"}})
   rows, missing = [], []
   try:
-    for name, _, ref in evaluate.records(config, _REFERENCE.value, _OFFSETS.value):
-      path = os.path.join(_ESTIMATES.value, name + ".mid")
+    for record in records.read(config, _REFERENCE.value, _OFFSETS.value):
+      path = os.path.join(_ESTIMATES.value, record.name + ".mid")
       if not os.path.exists(path):
-        missing.append(name)
+        missing.append(record.name)
         continue
-      rows.append(metrics.note_metrics(ref, notes.read_midi(path, piano_only=False)))
+      rows.append(metrics.note_metrics(record.notes, notes.read_midi(path, piano_only=False)))
   except UserError as e:
     sys.exit(f"error: {e}")
   if missing:

@@ -21,7 +21,9 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from pianojax import input_pipeline, models, train
+from pianojax import labels, models, settings, trainer
+from pianojax import mesh as mesh_lib
+from pianojax import state as state_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Config file.", lock_config=False)
 _STEPS = flags.DEFINE_integer("steps", 20, "Timed steps.")
@@ -41,22 +43,22 @@ def peak_flops(device) -> float | None:
 
 def main(argv):
   del argv
-  config = _CONFIG.value
-  mesh = input_pipeline.data_mesh()
+  config = settings.normalize(_CONFIG.value)
+  mesh = mesh_lib.data_mesh()
   model = models.build(config)
-  optimizer = train.make_optimizer(config)
+  optimizer = state_lib.make_optimizer(config)
   rng = jax.random.key(0)
-  rep = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-  state = jax.jit(lambda r: train.create_state(model, optimizer, config, r), out_shardings=rep)(rng)
+  rep = mesh_lib.replicated(mesh)
+  state = jax.jit(lambda r: state_lib.create_state(model, optimizer, config, r), out_shardings=rep)(rng)
   samples = config.data.segment_frames * config.frontend.hop_length
   batch_size = config.train.batch_size
   gen = np.random.default_rng(0)
   batch = {"audio": (0.1 * gen.standard_normal((batch_size, samples))).astype(np.float32)}
-  for k in input_pipeline.TARGETS:
+  for k in labels.TARGET_KEYS:
     batch[k] = (gen.random((batch_size, config.data.segment_frames, 88)) < 0.02).astype(np.float32)
   batch["mask"] = np.ones((batch_size, config.data.segment_frames), np.float32)
-  batch = input_pipeline.to_global(batch, mesh)
-  step = train.jit_train_step(model, optimizer, config, mesh, rng)
+  batch = mesh_lib.to_global(batch, mesh)
+  step = trainer.jit_train_step(model, optimizer, config, mesh, rng)
 
   start = time.perf_counter()
   compiled = step.lower(state, batch).compile()
@@ -70,8 +72,7 @@ def main(argv):
   jax.block_until_ready(metrics)
   step_s = (time.perf_counter() - start) / _STEPS.value
 
-  variables = {"params": state.params, "batch_stats": state.batch_stats}
-  fwd = models.count_flops(model, variables, (1, samples))
+  fwd = models.count_flops(model, state.variables, (1, samples))
   flops_per_step = 3.0 * fwd["total"] * batch_size
   audio_s = batch_size * samples / config.frontend.sample_rate
   device = jax.devices()[0]

@@ -22,7 +22,7 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from pianojax import audio_io, inference, models, train
+from pianojax import audio_io, inference, models, settings, state
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/tiny.py", "Config (without --checkpoint).")
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A trained run to load instead of fresh weights.")
@@ -46,17 +46,16 @@ def main(argv):
   del argv
   start = time.perf_counter()
   if _CHECKPOINT.value:
-    from pianojax import transcribe
-
-    config, predictor = transcribe.load_model(_CHECKPOINT.value, batch_size=_BATCH.value)
+    predictor = inference.Predictor.from_checkpoint(_CHECKPOINT.value, batch_size=_BATCH.value)
   else:
-    config = _CONFIG.value
+    config = settings.normalize(_CONFIG.value)
     model = models.build(config)
-    variables = jax.jit(lambda r: train.init_variables(model, config, r))(jax.random.key(0))
-    predictor = inference.Predictor(model, variables, batch_size=_BATCH.value or inference.default_batch_size())
+    variables = jax.jit(lambda r: state.init_variables(model, config, r))(jax.random.key(0))
+    predictor = inference.Predictor(config, model, variables, batch_size=_BATCH.value)
+  config = predictor.config
   rate = config.frontend.sample_rate
   warm = np.zeros(config.data.segment_frames * config.frontend.hop_length, np.float32)
-  inference.transcribe_audio(predictor, warm, config)  # compiles the forward pass
+  inference.transcribe_audio(predictor, warm)  # compiles the forward pass
   load_compile_s = time.perf_counter() - start
   samples = config.data.segment_frames * config.frontend.hop_length
   fwd = models.count_flops(predictor.model, predictor.variables, (1, samples))
@@ -75,7 +74,7 @@ def main(argv):
       for _ in range(_REPEATS.value):
         t0 = time.perf_counter()
         audio = audio_io.load_audio(path, rate)
-        found, _ = inference.transcribe_audio(predictor, audio, config)
+        found, _ = inference.transcribe_audio(predictor, audio)
         times.append(time.perf_counter() - t0)
       elapsed = float(np.median(times))
       result[f"x_realtime_{int(seconds)}s"] = round(seconds / elapsed, 1)

@@ -55,7 +55,7 @@ def get_config() -> ml_collections.ConfigDict:
   loss.offset_weight = 0.5
   loss.frame_weight = 1.0
   loss.velocity_weight = 0.5
-  loss.onset_pos_weight = 5.0  # positive-class weight in the onset/offset BCE (events are rare)
+  loss.event_pos_weight = 5.0  # positive-class weight in the onset/offset BCE (events are rare)
   loss.frame_pos_weight = 1.0  # positive-class weight in the frame BCE
   config.decode = dec = ml_collections.ConfigDict()
   dec.onset_threshold = 0.5
@@ -63,6 +63,13 @@ def get_config() -> ml_collections.ConfigDict:
   dec.offset_threshold = 0.5
   dec.min_note_ms = 30.0
   dec.min_repeat_ms = 70.0  # two onset peaks of one key closer than this are one attack (regression decoding)
+
+  # Inference only (transcribe, eval, tune; stored by export): how long audio is cut and its level.
+  config.inference = inf = ml_collections.ConfigDict()
+  inf.segment_hop_frames = 320  # segments of data.segment_frames every this many frames (here half a segment)
+  # Scale each file so its peak is at this many dBFS (None: as recorded). Training examples peak between
+  # -12 and -1 dBFS (+- the gain augmentation); real recordings are often much quieter.
+  inf.input_peak_db = ml_collections.FieldReference(-6.0, field_type=float)
 
   config.optim = optim = ml_collections.ConfigDict()
   optim.optimizer = "adamw"
@@ -79,7 +86,7 @@ def get_config() -> ml_collections.ConfigDict:
   train.eval_every = 1000
   train.checkpoint_every = 1000
   train.keep_checkpoints = 3
-  train.eval_datasets = "chords,mixtures"  # validation splits evaluated during training
+  train.eval_datasets = ("chords", "mixtures")  # validation splits evaluated during training
   train.eval_max_records = 16
   train.data_threads = 8
   config.init_from = ""  # a checkpoint (dir or step dir) to start from: pretrain -> fine-tune
@@ -87,11 +94,6 @@ def get_config() -> ml_collections.ConfigDict:
   # How long signals become examples.
   config.data = data = ml_collections.ConfigDict()
   data.segment_frames = 640  # 6.4 s at a 10 ms hop
-  data.segment_hop_frames = 320  # hop of half a segment
-  data.stitch = "center"  # center | mean
-  # Inference input level: scale each file so its peak is at this many dBFS (None: as recorded). Training
-  # examples peak between -12 and -1 dBFS (+- the gain augmentation); real recordings are often much quieter.
-  data.input_peak_db = ml_collections.FieldReference(-6.0, field_type=float)
   data.offset_mode = "pedal"  # pedal (sustain-extended offsets, as MAESTRO) | key (key release)
   data.regression_frames = 5  # half-width of the onset/offset regression triangles
   data.tfds_dir = "outputs/tfds"
@@ -100,8 +102,8 @@ def get_config() -> ml_collections.ConfigDict:
   data.precomputed = False
   data.maestro_dir = ""  # a MAESTRO-layout folder, for the `maestro` dataset
   # Training mixture: dataset names and their sampling weights.
-  data.train = "notes,chords,others,mixtures,performances"
-  data.train_weights = "1,2,1,3,4"
+  data.train = ("notes", "chords", "others", "mixtures", "performances")
+  data.train_weights = (1.0, 2.0, 1.0, 3.0, 4.0)
 
   data.synth = synth = ml_collections.ConfigDict()
   synth.sizes = {"train": 512, "validation": 16, "test": 16}

@@ -44,16 +44,16 @@ def get_config():
 
   data = config.data
   data.segment_frames = 256  # 5.12 s
-  data.segment_hop_frames = 128
-  data.train = "notes,chords,others,mixtures,performances"
-  data.train_weights = "1,2,1,2,4"
+  config.inference.segment_hop_frames = 128
+  data.train = ("notes", "chords", "others", "mixtures", "performances")
+  data.train_weights = (1.0, 2.0, 1.0, 2.0, 4.0)
   data.augment.spec_time_masks = 0
   data.augment.spec_freq_masks = 0
   data.synth.sizes = {"train": 600, "validation": 16, "test": 16}
   data.synth.example_seconds = 10.0
 
   config.loss.frame_pos_weight = 2.0
-  config.loss.onset_pos_weight = 8.0
+  config.loss.event_pos_weight = 8.0
 
   config.optim.learning_rate = 3e-3
   config.optim.warmup_steps = 200
@@ -65,7 +65,7 @@ def get_config():
   train.eval_every = 1000
   train.checkpoint_every = 500
   train.keep_checkpoints = 2
-  train.eval_datasets = "chords,performances"
+  train.eval_datasets = ("chords", "performances")
   train.eval_max_records = 6
   train.data_threads = 2
   return config

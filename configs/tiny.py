@@ -10,7 +10,7 @@ def get_config():
   config.frontend.hop_length = 320  # 20 ms frames keep the CPU demo quick
   config.frontend.n_mels = 96
   config.data.segment_frames = 128
-  config.data.segment_hop_frames = 64
+  config.inference.segment_hop_frames = 64
   config.data.synth.sizes = {"train": 48, "validation": 4, "test": 4}
   config.data.synth.example_seconds = 4.0
   config.model.dtype = "float32"
@@ -31,8 +31,8 @@ def get_config():
   config.optim.learning_rate = 5e-3
   config.frontend.normalize = "example_bin"
   config.loss.frame_pos_weight = 3.0
-  config.loss.onset_pos_weight = 10.0
-  config.data.train = "notes,chords,mixtures,performances"
-  config.data.train_weights = "1,2,1,2"
-  config.train.eval_datasets = "chords,performances"
+  config.loss.event_pos_weight = 10.0
+  config.data.train = ("notes", "chords", "mixtures", "performances")
+  config.data.train_weights = (1.0, 2.0, 1.0, 2.0)
+  config.train.eval_datasets = ("chords", "performances")
   return config

@@ -1,8 +1,10 @@
-"""Checkpoints: one small wrapper around orbax's CheckpointManager.
+"""Checkpoints: training state saved and restored with orbax, models loaded for inference, models exported.
 
-Each checkpoint holds the train state and the resolved config (JSON). Restoring checks
-that the parts of the config that shape the model (frontend, model, objective, segment
-length) match the code's config, and says which fields differ when they do not.
+Each checkpoint holds the train state (or, exported, the model variables alone) and the
+resolved config (JSON). A saved config is read through `settings.upgrade`, so checkpoints
+written by older versions load with today's field names. Restoring checks that the parts of
+the config that shape the model (frontend, model, objective, segment length) match, and says
+which fields differ when they do not.
 """
 
 from __future__ import annotations
@@ -12,54 +14,43 @@ import os
 
 import jax
 
+from pianojax import models, settings, state
 from pianojax.errors import UserError
 
 # Config fields that must match between a checkpoint and the code that restores it.
 MODEL_FIELDS = ("frontend", "model", "objective", "data.segment_frames")
-# Model-shaping fields added after checkpoints were written, with the value older code implied.
-ADDED_FIELDS = {"frontend.bins_per_octave": 24}
+# The model shipped with the repository (docs/MODEL.md): what commands use without --checkpoint.
+DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "default")
 
 
 class CheckpointError(UserError):
   """A checkpoint is missing, unreadable, or does not match the config."""
 
 
-def _get(d: dict, dotted: str):
-  for part in dotted.split("."):
-    d = d[part]
-  return d
-
-
-def config_dict(config) -> dict:
-  return json.loads(config.to_json_best_effort())
-
-
-def _flatten(prefix: str, value, out: dict):
+def _flatten(prefix: str, value, out: dict) -> dict:
   if isinstance(value, dict):
     for k, v in value.items():
       _flatten(f"{prefix}.{k}" if prefix else k, v, out)
   else:
     out[prefix] = value
+  return out
 
 
-def check_compatible(saved: dict, config, where: str) -> None:
-  """Raises CheckpointError naming each model-shaping field that differs."""
-  current = config_dict(config)
-  diffs = []
+def _model_fields(config) -> dict:
+  tree = config if isinstance(config, dict) else settings.as_dict(config)
+  out = {}
   for field in MODEL_FIELDS:
-    a, b = {}, {}
-    try:
-      _flatten(field, _get(saved, field), a)
-    except KeyError:
-      diffs.append(f"{field} (missing in checkpoint)")
-      continue
-    _flatten(field, _get(current, field), b)
-    for key, implied in ADDED_FIELDS.items():
-      if key in b and key not in a:
-        a[key] = implied
-    for key in sorted(set(a) | set(b)):
-      if a.get(key) != b.get(key):
-        diffs.append(f"{key}: checkpoint {a.get(key)!r} vs config {b.get(key)!r}")
+    node, leaf = settings.lookup(tree, field)
+    _flatten(field, node[leaf] if node is not None and leaf in node else "(missing)", out)
+  return out
+
+
+def check_compatible(saved, config, where: str) -> None:
+  """Raises CheckpointError naming each model-shaping field that differs."""
+  a, b = _model_fields(saved), _model_fields(config)
+  diffs = [
+    f"{k}: checkpoint {a.get(k)!r} vs config {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)
+  ]
   if diffs:
     shown = "; ".join(diffs[:6]) + (f"; and {len(diffs) - 6} more" if len(diffs) > 6 else "")
     raise CheckpointError(f"checkpoint {where} does not match the config: {shown}")
@@ -79,16 +70,18 @@ class Checkpoints:
   def latest_step(self) -> int | None:
     return self.manager.latest_step()
 
-  def save(self, step: int, state, config, force: bool = False) -> bool:
+  def save(self, step: int, train_state, config, force: bool = False) -> bool:
     ocp = self._ocp
-    args = ocp.args.Composite(state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config_dict(config)))
+    args = ocp.args.Composite(
+      state=ocp.args.StandardSave(train_state), config=ocp.args.JsonSave(settings.as_dict(config))
+    )
     return self.manager.save(step, args=args, force=force)
 
   def restore(self, step: int, abstract_state, config):
     """Restores the state saved at `step` after checking its config against `config`."""
     ocp = self._ocp
     saved = self.manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
-    check_compatible(saved, config, f"{self.directory} step {step}")
+    check_compatible(settings.upgrade(saved), config, f"{self.directory} step {step}")
     args = ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state))
     return self.manager.restore(step, args=args)["state"]
 
@@ -101,7 +94,7 @@ class Checkpoints:
 
 
 def resolve(path: str) -> tuple[str, int]:
-  """(checkpoint root, step) for a run's checkpoint folder (latest step) or a step folder."""
+  """(checkpoint root, step) for a run's folder, its checkpoint folder (latest step) or a step folder."""
   path = os.path.abspath(path)
   if not os.path.isdir(path):
     raise CheckpointError(f"no checkpoint at {path}")
@@ -115,73 +108,100 @@ def resolve(path: str) -> tuple[str, int]:
   raise CheckpointError(f"no checkpoint steps under {path}")
 
 
-def load_saved_config(path: str) -> tuple[dict, str, int]:
-  """The config JSON stored with a checkpoint, and where it is."""
+def read_config(path: str):
+  """(config stored with a checkpoint, upgraded to today's fields; root; step)."""
   root, step = resolve(path)
   config_path = os.path.join(root, str(step), "config", "metadata")
   if not os.path.isfile(config_path):
     raise CheckpointError(f"checkpoint {root} step {step} has no saved config")
-  with open(config_path) as f:
-    return json.load(f), root, step
+  try:
+    with open(config_path) as f:
+      saved = json.load(f)
+  except (OSError, ValueError) as e:
+    raise CheckpointError(f"checkpoint {root} step {step}: its config is unreadable ({e})") from None
+  return settings.upgrade(saved), root, step
 
 
-def restore_variables(path: str, config):
+def restore_variables(path: str, config) -> dict:
   """Model variables (params, batch_stats) from a checkpoint, for inference or init_from.
 
   The arrays land on this process's first device, whatever topology saved them (a GPU
-  run's checkpoint opens on a laptop CPU). Orbax restores the whole train state; the
-  optimizer state is dropped.
+  run's checkpoint opens on a laptop CPU). From a training checkpoint orbax restores the
+  whole train state and the optimizer state is dropped.
 
   Raises:
     CheckpointError: missing checkpoint or a config that does not match.
   """
   import orbax.checkpoint as ocp
 
-  from pianojax import models, train
-
-  saved, root, step = load_saved_config(path)
+  saved, root, step = read_config(path)
   check_compatible(saved, config, f"{root} step {step}")
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-  model, optimizer = models.build(config), train.make_optimizer(config)
-  if os.path.isdir(os.path.join(root, str(step), "variables")):  # an exported model (export_variables)
-    abstract = jax.eval_shape(lambda r: train.init_variables(model, config, r), jax.random.key(0))
-    target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), abstract)
-    with ocp.CheckpointManager(root) as manager:
-      restored = manager.restore(step, args=ocp.args.Composite(variables=ocp.args.StandardRestore(target)))
-    return dict(restored["variables"])
-  abstract_state = jax.eval_shape(lambda r: train.create_state(model, optimizer, config, r), jax.random.key(0))
-  target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), abstract_state)
+  model = models.build(config)
+  exported = os.path.isdir(os.path.join(root, str(step), "variables"))
+  if exported:  # export_model: variables alone
+    abstract = jax.eval_shape(lambda r: state.init_variables(model, config, r), jax.random.key(0))
+  else:
+    optimizer = state.make_optimizer(config)
+    abstract = jax.eval_shape(lambda r: state.create_state(model, optimizer, config, r), jax.random.key(0))
+  target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), abstract)
+  item = "variables" if exported else "state"
   with ocp.CheckpointManager(root) as manager:
-    restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))["state"]
-  return {"params": restored.params, "batch_stats": restored.batch_stats}
+    restored = manager.restore(step, args=ocp.args.Composite(**{item: ocp.args.StandardRestore(target)}))[item]
+  return dict(restored) if exported else restored.variables
 
 
-def export_variables(path: str, output: str, decode: dict | None = None, segment_hop_frames: int | None = None) -> str:
+def load_model(path: str | None = None):
+  """(config, model, variables) of a checkpoint (default: the model shipped in models/default).
+
+  Every way of opening a model for inference goes through here, so every error is a
+  CheckpointError naming the checkpoint.
+  """
+  path = path or DEFAULT_MODEL
+  if not os.path.exists(path):
+    hint = "; pass --checkpoint=DIR of a trained run" if path == DEFAULT_MODEL else ""
+    raise CheckpointError(f"no checkpoint at {path}{hint}")
+  config, _, _ = read_config(path)
+  try:
+    model = models.build(config)
+    jax.eval_shape(lambda r: state.init_variables(model, config, r), jax.random.key(0))  # the code can build it
+  except (KeyError, AttributeError, TypeError, ValueError) as e:
+    raise CheckpointError(f"checkpoint {path} was saved by an incompatible version: {e}") from None
+  try:
+    variables = restore_variables(path, config)
+  except CheckpointError:
+    raise
+  except Exception as e:  # noqa: BLE001  (orbax raises many types for a tree that does not fit)
+    raise CheckpointError(f"checkpoint {path} does not fit the model its config describes: {e}") from None
+  return config, model, variables
+
+
+def export_model(path: str, output: str, decode=None, segment_hop_frames: int | None = None) -> str:
   """Writes the model of checkpoint `path` (variables + config, no optimizer state) to `output`.
 
-  `decode`: decoding settings to store with it (e.g. thresholds chosen by --mode=tune).
+  `decode`: a decoding.DecodeSettings to store with it (e.g. the one --mode=tune chose).
   `segment_hop_frames`: the inference hop between segments to store (speed vs overlap at the joins).
 
-  The result is a checkpoint folder like any other (step kept) that `restore_variables`,
-  the transcribe and eval commands and `init_from` read; a third of a training
-  checkpoint's size, for shipping a model.
+  The result is a checkpoint folder like any other (step kept) that `load_model`, every
+  command and `init_from` read; a third of a training checkpoint's size, for shipping.
   """
-  import ml_collections
   import orbax.checkpoint as ocp
 
-  saved, _, step = load_saved_config(path)
-  config = ml_collections.ConfigDict(saved)
-  variables = restore_variables(path, config)
-  saved["decode"] = {**saved.get("decode", {}), **(decode or {})}
-  if segment_hop_frames is not None:
-    if not 0 < segment_hop_frames <= saved["data"]["segment_frames"]:
-      raise UserError(f"--segment_hop_frames must be in 1..{saved['data']['segment_frames']} (the segment length)")
-    saved["data"]["segment_hop_frames"] = int(segment_hop_frames)
+  config, _, step = read_config(path)
+  if segment_hop_frames is not None and not 0 < segment_hop_frames <= config.data.segment_frames:
+    raise UserError(f"--segment_hop_frames must be in 1..{config.data.segment_frames} (the segment length)")
   output = os.path.abspath(output)
-  if os.path.exists(output) and os.listdir(output):
-    raise UserError(f"{output} exists and is not empty: choose a new folder")
+  if os.path.exists(output) and (not os.path.isdir(output) or os.listdir(output)):
+    raise UserError(f"--output={output} exists and is not an empty folder: choose a new folder")
+  variables = restore_variables(path, config)
+  if decode is not None:
+    config.decode.update(decode.as_dict())
+  if segment_hop_frames is not None:
+    config.inference.segment_hop_frames = int(segment_hop_frames)
   with ocp.CheckpointManager(output, options=ocp.CheckpointManagerOptions(create=True)) as manager:
-    args = ocp.args.Composite(variables=ocp.args.StandardSave(variables), config=ocp.args.JsonSave(saved))
+    args = ocp.args.Composite(
+      variables=ocp.args.StandardSave(variables), config=ocp.args.JsonSave(settings.as_dict(config))
+    )
     manager.save(step, args=args, force=True)
     manager.wait_until_finished()
   return os.path.join(output, str(step))

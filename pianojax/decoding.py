@@ -12,9 +12,43 @@ Notes shorter than `min_note_ms` are dropped.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 
+from pianojax.errors import UserError
 from pianojax.notes import MIN_PITCH, NoteSequence
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeSettings:
+  """How frame outputs become notes: the `decode` config section, flags, export and tune all speak this."""
+
+  onset_threshold: float
+  frame_threshold: float
+  offset_threshold: float
+  min_note_ms: float  # shortest note kept
+  min_repeat_ms: float  # two onset peaks of one key closer than this are one attack (regression)
+
+  def __post_init__(self):
+    for field in dataclasses.fields(self):
+      value = getattr(self, field.name)
+      unit = field.name.endswith("_threshold")
+      if not isinstance(value, int | float) or not math.isfinite(value) or value < 0 or (unit and value > 1):
+        allowed = "a probability in [0, 1]" if unit else "a number of milliseconds >= 0"
+        raise UserError(f"--{field.name}={value}: must be {allowed}")
+
+  @classmethod
+  def from_config(cls, section) -> DecodeSettings:
+    return cls(**{f.name: float(section[f.name]) for f in dataclasses.fields(cls)})
+
+  def replace(self, **overrides) -> DecodeSettings:
+    """A copy with the overrides that are not None."""
+    return dataclasses.replace(self, **{k: float(v) for k, v in overrides.items() if v is not None})
+
+  def as_dict(self) -> dict[str, float]:
+    return dataclasses.asdict(self)
 
 
 def _runs_start(x: np.ndarray) -> np.ndarray:
@@ -55,24 +89,15 @@ def _subframe(y: np.ndarray, i: int) -> float:
   return float(np.clip((c - a) / denom, -0.5, 0.0)) if denom > 1e-9 else 0.0
 
 
-def decode(
-  probs: dict[str, np.ndarray],
-  frame_rate: float,
-  *,
-  objective: str = "classification",
-  onset_threshold: float = 0.5,
-  frame_threshold: float = 0.5,
-  offset_threshold: float = 0.5,
-  min_note_ms: float = 30.0,
-  min_repeat_ms: float = 0.0,
-) -> NoteSequence:
+def decode(probs: dict[str, np.ndarray], frame_rate: float, objective: str, settings: DecodeSettings) -> NoteSequence:
   """Notes from per-frame probabilities.
 
   Args:
     probs: "onset"/"offset" (classification) or "onset_reg"/"offset_reg" (regression),
       plus "frame" and "velocity", each `(frames, 88)` in [0, 1].
     frame_rate: frames per second.
-    objective: which heads to read.
+    objective: which heads to read ("classification" or "regression").
+    settings: thresholds and durations.
 
   Returns:
     The notes, times in seconds.
@@ -83,8 +108,13 @@ def decode(
   onset = probs["onset_reg" if regression else "onset"]
   offset = probs["offset_reg" if regression else "offset"]
   velocity = probs["velocity"]
-  min_frames = min_note_ms * frame_rate / 1000.0
-  min_gap = min_repeat_ms * frame_rate / 1000.0
+  onset_threshold, frame_threshold, offset_threshold = (
+    settings.onset_threshold,
+    settings.frame_threshold,
+    settings.offset_threshold,
+  )
+  min_frames = settings.min_note_ms * frame_rate / 1000.0
+  min_gap = settings.min_repeat_ms * frame_rate / 1000.0
   pitch, on_t, off_t, vel = [], [], [], []
   for k in range(frame.shape[1]):
     if regression:

@@ -1,4 +1,7 @@
-"""Figures for looking at what the model sees (matplotlib, host side, lazy imports)."""
+"""Figures: what the model sees (features), what it found (piano rolls), and how that compares with the truth.
+
+matplotlib is imported inside each function, so nothing on the inference path pays for it unless a figure is drawn.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import os
 import jax
 import numpy as np
 
-from pianojax import frontend
+from pianojax import frontend, notes
 
 
 def _views(spec: frontend.FrontendSpec) -> list[tuple[str, frontend.FrontendSpec]]:
@@ -21,6 +24,15 @@ def _views(spec: frontend.FrontendSpec) -> list[tuple[str, frontend.FrontendSpec
   ]
 
 
+def _pyplot():
+  import matplotlib
+
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  return plt
+
+
 def plot_features(signals: dict[str, np.ndarray], spec: frontend.FrontendSpec, path: str | os.PathLike) -> None:
   """Draws waveform, linear spectrogram, mel spectrogram and MFCC, one row per signal.
 
@@ -29,11 +41,7 @@ def plot_features(signals: dict[str, np.ndarray], spec: frontend.FrontendSpec, p
     spec: frontend settings (STFT, band, mel, log) shared by the three views.
     path: where to write the PNG.
   """
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
+  plt = _pyplot()
   views = _views(spec)
   fig, axes = plt.subplots(len(signals), 4, figsize=(18, 3.2 * len(signals)), squeeze=False)
   for row, (name, audio) in enumerate(signals.items()):
@@ -64,4 +72,38 @@ def plot_features(signals: dict[str, np.ndarray], spec: frontend.FrontendSpec, p
   )
   fig.tight_layout()
   fig.savefig(os.fspath(path), dpi=80)
+  plt.close(fig)
+
+
+def plot_roll(audio: np.ndarray, found: notes.NoteSequence, spec: frontend.FrontendSpec, path: str, max_seconds=60.0):
+  """Piano roll of the notes (colour: velocity) under the model's features (first `max_seconds`)."""
+  plt = _pyplot()
+  clip = audio[: int(max_seconds * spec.sample_rate)]
+  feats = np.asarray(jax.jit(frontend.features, static_argnums=1)(clip[None], spec))[0]
+  seconds = len(clip) / spec.sample_rate
+  fig, (a1, a2) = plt.subplots(2, 1, figsize=(14, 7), sharex=True)
+  a1.imshow(feats.T, origin="lower", aspect="auto", extent=(0, seconds, 0, feats.shape[1]), cmap="magma")
+  a1.set(ylabel=f"{spec.representation} bin", title=os.path.basename(path))
+  for p, on, off, v in zip(found.pitch, found.onset, found.offset, found.velocity, strict=True):
+    if on < seconds:
+      a2.add_patch(plt.Rectangle((on, p - 0.4), off - on, 0.8, color=plt.cm.viridis(v / 127)))
+  a2.set(xlim=(0, seconds), ylim=(notes.MIN_PITCH - 1, notes.MAX_PITCH + 1), xlabel="time (s)", ylabel="MIDI pitch")
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)
+
+
+def plot_comparison(ref_roll: np.ndarray, est_roll: np.ndarray, frame_rate: float, path: str, title: str) -> None:
+  """The prediction over the ground truth, frame by frame: hits green, false positives red, misses blue."""
+  plt = _pyplot()
+  image = np.ones((*ref_roll.T.shape, 3))
+  image[(ref_roll & est_roll).T] = (0.1, 0.6, 0.1)  # hit
+  image[(~ref_roll & est_roll).T] = (0.85, 0.1, 0.1)  # false positive
+  image[(ref_roll & ~est_roll).T] = (0.1, 0.3, 0.9)  # miss
+  fig, ax = plt.subplots(figsize=(14, 5))
+  seconds = ref_roll.shape[0] / frame_rate
+  ax.imshow(image, origin="lower", aspect="auto", extent=(0, seconds, notes.MIN_PITCH - 0.5, notes.MAX_PITCH + 0.5))
+  ax.set(xlabel="time (s)", ylabel="MIDI pitch", title=f"{title}: green hit, red false positive, blue miss")
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
   plt.close(fig)

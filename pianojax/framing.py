@@ -1,8 +1,9 @@
-"""Cutting timelines into fixed-length segments and back, and beat-synchronous pooling.
+"""Timelines in fixed-length segments, and beat-synchronous pooling.
 
-`segment` / `stitch` work on any array whose first axis is time (samples or frames);
-they are NumPy on the host. `beat_pool` is `jax.numpy` and runs inside the jitted
-forward pass; the beat positions come from `track_beats` (librosa, host side).
+`num_segments` / `owners` say how a timeline is cut into overlapping segments and which
+segment each step is taken from when the outputs are joined (NumPy, host side; inference
+uses them). `beat_pool` is `jax.numpy` and runs inside the jitted forward pass; the beat
+positions come from `track_beats` (librosa, host side).
 """
 
 from __future__ import annotations
@@ -20,62 +21,8 @@ def num_segments(length: int, segment_length: int, hop: int) -> int:
   return 1 + -(-(length - segment_length) // hop)
 
 
-def segment(x: np.ndarray, segment_length: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
-  """Cuts `x` (time first) into overlapping segments, zero-padding the end.
-
-  Args:
-    x: `(time, ...)`.
-    segment_length: steps per segment (e.g. N frames).
-    hop: steps between segment starts (`segment_length // 2` for half overlap).
-
-  Returns:
-    `(segments, mask)`: `(n, segment_length, ...)` and a boolean `(n, segment_length)`
-    that is False on padding.
-  """
-  length = x.shape[0]
-  n = num_segments(length, segment_length, hop)
-  total = (n - 1) * hop + segment_length
-  padded = np.zeros((total, *x.shape[1:]), x.dtype)
-  padded[:length] = x
-  idx = np.arange(n)[:, None] * hop + np.arange(segment_length)[None, :]
-  return padded[idx], idx < length
-
-
-def stitch(segments: np.ndarray, hop: int, length: int, mode: str = "center") -> np.ndarray:
-  """Inverse of `segment`: joins overlapping segment outputs into one timeline of `length`.
-
-  Args:
-    segments: `(n, segment_length, ...)`.
-    hop: the hop used to cut them.
-    length: the original length (padding is dropped).
-    mode: "center" takes each step from the segment where it lies furthest from an
-      edge (a network sees the most context there, so no step is taken from the
-      blind edge of a segment); "mean" averages all segments covering a step.
-
-  Returns:
-    `(length, ...)`.
-  """
-  n, seg_len = segments.shape[:2]
-  if n != num_segments(length, seg_len, hop):
-    raise ValueError(f"{n} segments of {seg_len} every {hop} cannot cover length {length}")
-  starts = np.arange(n) * hop
-  t = np.arange(length)
-  if mode == "mean":
-    out = np.zeros((length, *segments.shape[2:]), np.float64)
-    count = np.zeros(length)
-    for i, s in enumerate(starts):
-      stop = min(s + seg_len, length)
-      out[s:stop] += segments[i, : stop - s]
-      count[s:stop] += 1
-    return (out / count.reshape((-1,) + (1,) * (out.ndim - 1))).astype(segments.dtype)
-  if mode != "center":
-    raise ValueError(f"unknown stitch mode {mode!r}")
-  best = owners(length, seg_len, hop)
-  return segments[best, t - starts[best]]
-
-
 def owners(length: int, segment_length: int, hop: int) -> np.ndarray:
-  """For each step, the segment it is taken from in "center" stitching.
+  """For each step, the segment it is taken from when segment outputs are joined.
 
   That is the segment in which the step lies furthest from an edge (the first such
   segment on a tie). Works in O(length x overlap), without a (segments x length) table,

@@ -99,9 +99,9 @@ class FrontendSpec:
 
   @classmethod
   def from_config(cls, cfg) -> FrontendSpec:
-    """Builds a spec from a config section (ml_collections or dict), ignoring extra keys."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in dict(cfg).items() if k in names})
+    """Builds a spec from a config section (ml_collections or dict) holding every field (extra keys ignored:
+    `framing`, `max_beats`). A config saved before a field existed goes through `settings.upgrade` first."""
+    return cls(**{f.name: cfg[f.name] for f in dataclasses.fields(cls)})
 
   @property
   def frame_rate(self) -> float:
@@ -258,22 +258,16 @@ def _power(frames: jnp.ndarray, spec: FrontendSpec) -> jnp.ndarray:
   return power if spec.power == 2.0 else power ** (spec.power / 2.0)
 
 
-def stft(audio: jnp.ndarray, spec: FrontendSpec) -> jnp.ndarray:
-  """Complex STFT `(batch, frames, n_fft // 2 + 1)` of float audio `(batch, samples)`."""
-  frames = frame_signal(audio.astype(jnp.float32), spec)
-  return jnp.fft.rfft(frames * analysis_window(spec), axis=-1)
-
-
 def spectrogram(audio: jnp.ndarray, spec: FrontendSpec) -> jnp.ndarray:
   """Magnitude (power=1) or power (power=2) spectrogram `(batch, frames, n_fft // 2 + 1)`."""
   return _power(frame_signal(audio, spec), spec)
 
 
 @functools.lru_cache(maxsize=32)
-def _mel_bands(spec: FrontendSpec, group: int = 16) -> tuple[tuple[int, int, int, int], ...]:
-  """Splits the filterbank into groups of `group` mels with the bin range each group touches.
+def _filter_bands(spec: FrontendSpec, group: int = 16) -> tuple[tuple[int, int, int, int], ...]:
+  """Splits the filterbank into groups of `group` filters with the bin range each group touches.
 
-  A mel filter is non-zero on a few bins only, so multiplying each group of filters
+  A mel or log-frequency filter is non-zero on a few bins only, so multiplying each group of filters
   by its own bin range does the same sums as the dense matmul at ~7% of the FLOPs.
   """
   basis = filterbank(spec)
@@ -286,15 +280,10 @@ def _mel_bands(spec: FrontendSpec, group: int = 16) -> tuple[tuple[int, int, int
   return tuple(bands)
 
 
-def mel_spectrogram(audio: jnp.ndarray, spec: FrontendSpec) -> jnp.ndarray:
-  """Mel spectrogram `(batch, frames, n_mels)` in the units of `spec.power`."""
-  return apply_mel(spectrogram(audio, spec), spec)
-
-
-def apply_mel(spectrum: jnp.ndarray, spec: FrontendSpec) -> jnp.ndarray:
+def apply_filterbank(spectrum: jnp.ndarray, spec: FrontendSpec) -> jnp.ndarray:
   """Applies the (banded) mel or log-frequency filterbank to a `(..., n_fft // 2 + 1)` spectrum."""
   basis = filterbank(spec)
-  parts = [spectrum[..., lo:hi] @ basis[lo:hi, start:stop] for start, stop, lo, hi in _mel_bands(spec)]
+  parts = [spectrum[..., lo:hi] @ basis[lo:hi, start:stop] for start, stop, lo, hi in _filter_bands(spec)]
   return jnp.concatenate(parts, axis=-1)
 
 
@@ -333,7 +322,7 @@ def _frames_to_features(frames: jnp.ndarray, spec: FrontendSpec) -> jnp.ndarray:
   if spec.representation == "linear":
     start, stop = spec.linear_bins
     return compress(power[..., start:stop], spec)
-  x = compress(apply_mel(power, spec), spec)
+  x = compress(apply_filterbank(power, spec), spec)
   return mfcc(x, spec) if spec.representation == "mfcc" else x
 
 

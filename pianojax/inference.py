@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pianojax import decoding, framing, models
+from pianojax import mesh as mesh_lib
 from pianojax.notes import NoteSequence
 
 
@@ -26,17 +27,22 @@ def default_batch_size() -> int:
 
 
 class Predictor:
-  """Batched, sharded forward pass: segments `(n, samples)` -> sigmoid probabilities per head."""
+  """A model ready to run: batched, sharded forward pass `(n, samples)` -> sigmoid probabilities per head.
 
-  def __init__(self, model: models.Transcriber, variables, batch_size: int, mesh=None):
-    from pianojax import input_pipeline
+  Carries the model's config (framing, decoding, inference settings) so one object is all
+  the inference functions below need.
+  """
 
+  def __init__(self, config, model: models.Transcriber, variables, batch_size: int | None = None, mesh=None):
+    self.config = config
+    self.decode = decoding.DecodeSettings.from_config(config.decode)  # the model's own decoding settings
     self.model = model
-    self.mesh = mesh or input_pipeline.data_mesh()
+    self.mesh = mesh or mesh_lib.data_mesh()
     n_dev = self.mesh.devices.size
+    batch_size = batch_size or default_batch_size()
     self.batch_size = max(n_dev, -(-batch_size // n_dev) * n_dev)
-    replicated = jax.sharding.NamedSharding(self.mesh, jax.sharding.PartitionSpec())
-    self.batch_sharding = jax.sharding.NamedSharding(self.mesh, jax.sharding.PartitionSpec("data"))
+    replicated = mesh_lib.replicated(self.mesh)
+    self.batch_sharding = mesh_lib.batch_sharded(self.mesh)
     self.variables = jax.device_put(variables, replicated)
 
     def forward(variables, audio, beat_ids):
@@ -44,6 +50,18 @@ class Predictor:
       return {k: jax.nn.sigmoid(v).astype(jnp.float16) for k, v in logits.items()}
 
     self._forward = jax.jit(forward, out_shardings=replicated)
+
+  @classmethod
+  def from_checkpoint(cls, path: str | None = None, batch_size: int | None = None) -> Predictor:
+    """The model of a checkpoint folder (default: the one shipped in models/default)."""
+    from pianojax import checkpoints
+
+    config, model, variables = checkpoints.load_model(path)
+    return cls(config, model, variables, batch_size)
+
+  @property
+  def frame_rate(self) -> float:
+    return self.config.frontend.sample_rate / self.config.frontend.hop_length
 
   def __call__(self, segments: np.ndarray) -> dict[str, np.ndarray]:
     n = len(segments)
@@ -101,53 +119,24 @@ def set_peak(audio: np.ndarray, peak_db: float | None) -> np.ndarray:
   return (audio * (10.0 ** (peak_db / 20.0) / peak)).astype(np.float32)
 
 
-def transcribe_audio(predictor: Predictor, audio: np.ndarray, config, progress=None, **decode_overrides):
-  """Notes and frame probabilities for mono audio at the config's sample rate.
-
-  The input level is set first (`data.input_peak_db`; configs saved before that field
-  existed get its default, -6 dBFS).
-  """
-  audio = set_peak(audio, config.data.get("input_peak_db", -6.0))
-  probs = frame_probabilities(
-    predictor,
-    audio,
-    config.frontend.hop_length,
-    config.data.segment_frames,
-    config.data.segment_hop_frames,
-    progress=progress,
-  )
-  settings = dict(config.decode)
-  settings.update(decode_overrides)
-  frame_rate = config.frontend.sample_rate / config.frontend.hop_length
-  notes = decoding.decode(
-    {k: v.astype(np.float32) for k, v in probs.items()}, frame_rate, objective=config.objective, **settings
-  )
-  return notes, probs
+def frame_outputs(predictor: Predictor, audio: np.ndarray, progress=None) -> dict[str, np.ndarray]:
+  """Per-frame probabilities `(frames, 88)` (float16) of mono audio at the model's rate, input level set first
+  (`inference.input_peak_db`)."""
+  config = predictor.config
+  audio = set_peak(audio, config.inference.input_peak_db)
+  hop_length, segment, hop = config.frontend.hop_length, config.data.segment_frames, config.inference.segment_hop_frames
+  return frame_probabilities(predictor, audio, hop_length, segment, hop, progress=progress)
 
 
-def evaluate_records(predictor, records, config, max_records: int | None = None) -> list[dict]:
-  """Note and frame metrics for (audio, reference notes) records."""
-  from pianojax import metrics
-
-  frame_rate = config.frontend.sample_rate / config.frontend.hop_length
-  results = []
-  for i, (audio, ref) in enumerate(records):
-    if max_records is not None and i >= max_records:
-      break
-    est, probs = transcribe_audio(predictor, audio, config)
-    n_frames = probs["frame"].shape[0]
-    m = metrics.note_metrics(ref, est)
-    m.update(metrics.frame_metrics(metrics.roll(ref, n_frames, frame_rate), metrics.roll(est, n_frames, frame_rate)))
-    results.append(m)
-  return results
+def transcribe_audio(
+  predictor: Predictor, audio: np.ndarray, decode: decoding.DecodeSettings | None = None, progress=None
+) -> tuple[NoteSequence, dict[str, np.ndarray]]:
+  """(notes, frame probabilities) of mono audio at the model's sample rate; `decode` defaults to the model's."""
+  probs = frame_outputs(predictor, audio, progress)
+  return decode_probs(predictor, probs, decode), probs
 
 
-def source_records(source, offset_mode: str = "pedal"):
-  """(audio float32, reference notes) for each example of a TFDS data source."""
-  from pianojax import labels
-  from pianojax.datasets import features
-
-  for i in range(len(source)):
-    ex = source[i]
-    notes: NoteSequence = labels.with_offsets(features.decode_notes(ex), offset_mode)
-    yield ex["audio"].astype(np.float32) / 32768.0, notes
+def decode_probs(predictor: Predictor, probs: dict[str, np.ndarray], decode: decoding.DecodeSettings | None = None):
+  """Notes from `frame_outputs` (decoding settings: `decode`, else the model's)."""
+  as_float = {k: v.astype(np.float32) for k, v in probs.items()}
+  return decoding.decode(as_float, predictor.frame_rate, predictor.config.objective, decode or predictor.decode)

@@ -3,10 +3,8 @@
 - `TrainSegments`: a random-access source; example `i` is a seeded random crop of a random
   record from a weighted mixture of datasets, augmented, with its targets. Being a pure
   function of (seed, i), the stream is deterministic and resumes from any step.
-- `EvalSegments`: every record of a split cut in order into segments with overlap (full
-  coverage), with a frame mask for padding and (record, segment) ids for stitching.
 - `batches`: grain MapDataset -> per-process slices -> batches -> prefetching iterator.
-- `to_global`: process-local batch -> a global `jax.Array` sharded on the `data` mesh axis.
+(`mesh.to_global` makes the process-local batches one global `jax.Array` sharded on `data`.)
 """
 
 from __future__ import annotations
@@ -17,10 +15,8 @@ import jax
 import numpy as np
 
 from pianojax import augment, framing, labels
-from pianojax.datasets import features
+from pianojax.datasets import encoding
 from pianojax.notes import NoteSequence
-
-TARGETS = labels.TARGET_KEYS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +95,7 @@ class TrainSegments:
   def _record(self, rng) -> tuple[np.ndarray, NoteSequence]:
     source = self.sources[int(rng.choice(len(self.sources), p=self.probs))]
     ex = source[int(rng.integers(len(source)))]
-    notes = labels.with_offsets(features.decode_notes(ex), self.spec.offset_mode)
+    notes = labels.with_offsets(encoding.decode_notes(ex), self.spec.offset_mode)
     return _as_float(ex["audio"]), notes
 
   def _random_crop(self, rng, audio, notes, length: int) -> tuple[np.ndarray, NoteSequence]:
@@ -138,7 +134,7 @@ class TrainSegments:
     piece = feats[start : start + n]
     out["features"][: len(piece)] = piece
     out["mask"][: len(piece)] = 1.0
-    notes = labels.with_offsets(features.decode_notes(ex), spec.offset_mode)
+    notes = labels.with_offsets(encoding.decode_notes(ex), spec.offset_mode)
     notes = notes.clip(start / spec.frame_rate, (start + n) / spec.frame_rate, clamp=False)
     out.update(targets_for(notes, spec))
     return out
@@ -165,58 +161,6 @@ class TrainSegments:
     return out
 
 
-class EvalSegments:
-  """Every record of a split cut in order into segments of N frames every `hop_frames`.
-
-  Items carry `record` and `segment` ids, and `mask` (frames inside the audio), so the
-  outputs can be stitched back per record. The length is padded with empty items (mask
-  all zero, record -1) to a multiple of `batch_multiple`, to fill the last global batch.
-  """
-
-  def __init__(self, source, spec: SegmentSpec, hop_frames: int, batch_multiple: int = 1):
-    self.source = source
-    self.batch_multiple = batch_multiple
-    self.spec = spec
-    self.hop_frames = hop_frames
-    self.index = []  # (record, segment, start_sample)
-    self.lengths = []
-    for r in range(len(source)):
-      n_samples = len(source[r]["audio"])
-      n_frames = 1 + n_samples // spec.hop_length
-      n_seg = 1 if n_frames <= spec.segment_frames else 1 + -(-(n_frames - spec.segment_frames) // hop_frames)
-      self.lengths.append(n_frames)
-      self.index += [(r, s, s * hop_frames * spec.hop_length) for s in range(n_seg)]
-    self._cache = (None, None)
-
-  def __len__(self) -> int:
-    return -(-len(self.index) // self.batch_multiple) * self.batch_multiple
-
-  @property
-  def num_segments(self) -> int:
-    return len(self.index)
-
-  def _load(self, r):
-    if self._cache[0] != r:
-      ex = self.source[r]
-      self._cache = (r, (_as_float(ex["audio"]), labels.with_offsets(features.decode_notes(ex), self.spec.offset_mode)))
-    return self._cache[1]
-
-  def __getitem__(self, i: int) -> dict[str, np.ndarray]:
-    spec = self.spec
-    if i >= len(self.index):  # padding to a full batch
-      item = {"audio": np.zeros(spec.segment_samples, np.float32), "mask": np.zeros(spec.segment_frames, np.float32)}
-      item.update({k: np.zeros((spec.segment_frames, 88), np.float32) for k in TARGETS})
-      return {**item, "record": np.int32(-1), "segment": np.int32(-1)}
-    r, s, start = self.index[i]
-    audio, notes = self._load(r)
-    rate = spec.sample_rate
-    item = {"audio": _crop(audio, start, spec.segment_samples)}
-    item.update(targets_for(notes.clip(start / rate, (start + spec.segment_samples) / rate, clamp=False), spec))
-    first = s * self.hop_frames
-    item["mask"] = (np.arange(spec.segment_frames) + first < self.lengths[r]).astype(np.float32)
-    return {**item, "record": np.int32(r), "segment": np.int32(s)}
-
-
 def batches(source, global_batch: int, *, start_step: int = 0, num_steps: int | None = None, threads: int = 2):
   """Process-local batches of `source` (random access) from `start_step`, prefetched by grain.
 
@@ -233,15 +177,3 @@ def batches(source, global_batch: int, *, start_step: int = 0, num_steps: int | 
   stop = None if num_steps is None else start_step + num_steps
   ds = ds[start_step:stop]
   return iter(ds.to_iter_dataset(grain.ReadOptions(num_threads=threads, prefetch_buffer_size=2 * threads)))
-
-
-def data_mesh(devices=None) -> jax.sharding.Mesh:
-  """The 1-D `data` mesh over all devices (Auto axes: jit inserts the collectives)."""
-  devices = devices if devices is not None else jax.devices()
-  return jax.make_mesh((len(devices),), ("data",), axis_types=(jax.sharding.AxisType.Auto,), devices=devices)
-
-
-def to_global(batch: dict[str, np.ndarray], mesh: jax.sharding.Mesh) -> dict[str, jax.Array]:
-  """Process-local numpy batch -> global arrays sharded over `data` on the leading axis."""
-  sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
-  return {k: jax.make_array_from_process_local_data(sharding, np.asarray(v)) for k, v in batch.items()}

@@ -155,10 +155,6 @@ class NoteSequence:
       "pedal_value": self.pedal_value,
     }
 
-  @classmethod
-  def from_dict(cls, d) -> NoteSequence:
-    return cls(d["pitch"], d["onset"], d["offset"], d["velocity"], d["pedal_time"], d["pedal_value"])
-
 
 def read_midi(path: str | os.PathLike, piano_only: bool = True) -> NoteSequence:
   """Reads the notes and sustain pedal of a MIDI file.

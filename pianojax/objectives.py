@@ -40,12 +40,12 @@ def losses(outputs: dict, batch: dict, objective: str, weights) -> dict[str, jnp
   mask = batch["mask"]
   terms = {}
   if objective == "classification":
-    terms["onset"] = _masked_mean(_bce(outputs["onset"], batch["onset"], weights.onset_pos_weight), mask)
-    terms["offset"] = _masked_mean(_bce(outputs["offset"], batch["offset"], weights.onset_pos_weight), mask)
+    terms["onset"] = _masked_mean(_bce(outputs["onset"], batch["onset"], weights.event_pos_weight), mask)
+    terms["offset"] = _masked_mean(_bce(outputs["offset"], batch["offset"], weights.event_pos_weight), mask)
   elif objective == "regression":
     # The triangles are as rare as the events: the same positive weight keeps their peaks from collapsing.
-    terms["onset"] = _masked_mean(_bce(outputs["onset_reg"], batch["onset_reg"], weights.onset_pos_weight), mask)
-    terms["offset"] = _masked_mean(_bce(outputs["offset_reg"], batch["offset_reg"], weights.onset_pos_weight), mask)
+    terms["onset"] = _masked_mean(_bce(outputs["onset_reg"], batch["onset_reg"], weights.event_pos_weight), mask)
+    terms["offset"] = _masked_mean(_bce(outputs["offset_reg"], batch["offset_reg"], weights.event_pos_weight), mask)
   else:
     raise ValueError(f"unknown objective {objective!r}")
   terms["frame"] = _masked_mean(_bce(outputs["frame"], batch["frame"], weights.frame_pos_weight), mask)

@@ -1,8 +1,9 @@
-"""Training: a pure jitted `train_step` on a 1-D `data` mesh, and the loop around it.
+"""Training: a pure jitted `train_step` on the `data` mesh (pianojax.mesh), and the loop around it.
 
 Parameters and optimizer state are replicated; the global batch is sharded over `data`;
-`jax.jit` inserts the gradient all-reduce (no pmap, no pmean). The same code runs on one
-CPU, 8 forced CPU devices, a GPU, or several hosts (after `jax.distributed.initialize()`).
+`jax.jit` inserts the gradient all-reduce. The loop resumes from the latest checkpoint,
+evaluates on validation splits (pianojax.scoring, as the eval command does) and writes
+metrics as JSON lines and TensorBoard events.
 """
 
 from __future__ import annotations
@@ -11,60 +12,16 @@ import functools
 import json
 import os
 import time
-from typing import Any
 
-import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from pianojax import checkpoints, input_pipeline, models, objectives
+from pianojax import checkpoints, inference, input_pipeline, models, objectives, scoring
+from pianojax import mesh as mesh_lib
 from pianojax.errors import UserError
-
-
-@flax.struct.dataclass
-class TrainState:
-  step: jax.Array
-  params: Any
-  batch_stats: Any
-  opt_state: Any
-
-
-def make_optimizer(config) -> optax.GradientTransformation:
-  o = config.optim
-  steps = max(config.train.steps, o.warmup_steps + 1)
-  if o.schedule == "cosine":
-    lr = optax.warmup_cosine_decay_schedule(0.0, o.learning_rate, o.warmup_steps, steps, o.learning_rate * 0.01)
-  elif o.schedule == "constant":
-    lr = optax.join_schedules(
-      [optax.linear_schedule(0.0, o.learning_rate, o.warmup_steps), optax.constant_schedule(o.learning_rate)],
-      [o.warmup_steps],
-    )
-  else:
-    raise UserError(f"unknown schedule {o.schedule!r}")
-  if o.optimizer == "adamw":
-    opt = optax.adamw(lr, weight_decay=o.weight_decay)
-  elif o.optimizer == "adam":
-    opt = optax.adam(lr)
-  elif o.optimizer == "sgd":
-    opt = optax.sgd(lr, momentum=0.9, nesterov=True)
-  else:
-    raise UserError(f"unknown optimizer {o.optimizer!r}")
-  return optax.chain(optax.clip_by_global_norm(o.grad_clip), opt) if o.grad_clip else opt
-
-
-def init_variables(model: models.Transcriber, config, rng) -> dict:
-  samples = config.data.segment_frames * config.frontend.hop_length
-  beat_ids = models.dummy_beat_ids(1, config.data.segment_frames)
-  return model.init({"params": rng}, jnp.zeros((1, samples), jnp.float32), train=False, beat_ids=beat_ids)
-
-
-def create_state(model, optimizer, config, rng) -> TrainState:
-  """The initial state (call under `jax.jit` with replicated out_shardings)."""
-  variables = init_variables(model, config, rng)
-  params = variables["params"]
-  return TrainState(jnp.zeros((), jnp.int32), params, variables.get("batch_stats", {}), optimizer.init(params))
+from pianojax.state import TrainState, create_state, make_optimizer
 
 
 def train_step(state: TrainState, batch: dict, *, model, optimizer, config, base_rng) -> tuple[TrainState, dict]:
@@ -98,8 +55,7 @@ def train_step(state: TrainState, batch: dict, *, model, optimizer, config, base
 
 
 def jit_train_step(model, optimizer, config, mesh, base_rng):
-  replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-  data = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
+  replicated, data = mesh_lib.replicated(mesh), mesh_lib.batch_sharded(mesh)
   step = functools.partial(train_step, model=model, optimizer=optimizer, config=config, base_rng=base_rng)
   return jax.jit(step, in_shardings=(replicated, data), out_shardings=(replicated, replicated), donate_argnums=0)
 
@@ -107,13 +63,11 @@ def jit_train_step(model, optimizer, config, mesh, base_rng):
 def training_sources(config, split: str = "train"):
   from pianojax import datasets
 
-  names = [n.strip() for n in config.data.train.split(",") if n.strip()]
-  weights = (
-    [float(w) for w in str(config.data.train_weights).split(",")] if config.data.train_weights else [1.0] * len(names)
-  )
+  names = config.data.train
+  weights = config.data.train_weights or (1.0,) * len(names)
   if len(weights) != len(names):
     raise UserError(f"data.train names {len(names)} datasets but data.train_weights gives {len(weights)} weights")
-  precomputed = bool(config.data.get("precomputed"))
+  precomputed = config.data.precomputed
   if precomputed and config.frontend.framing == "beat":
     raise UserError("frontend.framing=beat needs the waveform: it cannot train on precomputed features")
   return [datasets.data_source(config, n, split, precomputed=precomputed) for n in names], weights
@@ -145,23 +99,14 @@ class MetricWriter:
       self.tb.flush()
 
 
-def evaluate(model, variables, config, mesh, log=print) -> dict[str, float]:
-  """Note and frame metrics on the validation splits named in `train.eval_datasets`."""
-  from pianojax import datasets, inference, metrics
-
-  predictor = inference.Predictor(model, variables, config.train.batch_size, mesh)
-  out = {}
-  for name in [n.strip() for n in config.train.eval_datasets.split(",") if n.strip()]:
-    source = datasets.data_source(config, name, "validation")
-    records = inference.source_records(source, config.data.offset_mode)
-    avg = metrics.average(inference.evaluate_records(predictor, records, config, config.train.eval_max_records))
-    out.update({f"eval/{name}/{k}": v for k, v in avg.items()})
-  return out
-
-
-def _init_from(config, state: TrainState) -> TrainState:
-  variables = checkpoints.restore_variables(config.init_from, config)
-  return state.replace(params=variables["params"], batch_stats=variables["batch_stats"])
+def evaluate(config, model, variables, mesh) -> dict[str, float]:
+  """`eval/<set>/<metric>` on the validation splits named in `train.eval_datasets` (scoring.evaluate_sets)."""
+  if not config.train.eval_datasets:
+    return {}
+  predictor = inference.Predictor(config, model, variables, config.train.batch_size, mesh)
+  sets = [f"{name}:validation" for name in config.train.eval_datasets]
+  result = scoring.evaluate_sets(predictor, sets, config.train.eval_max_records)
+  return {f"eval/{name}/{k}": v for name, avg in result.items() for k, v in avg.items()}
 
 
 def train_and_evaluate(config, workdir: str, log=print) -> dict:
@@ -171,7 +116,7 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
     The last evaluation metrics (and "step").
   """
   os.makedirs(workdir, exist_ok=True)
-  mesh = input_pipeline.data_mesh()
+  mesh = mesh_lib.data_mesh()
   n_dev = mesh.devices.size
   if config.train.batch_size % n_dev:
     raise UserError(f"train.batch_size {config.train.batch_size} must be a multiple of the {n_dev} devices")
@@ -179,7 +124,7 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
   optimizer = make_optimizer(config)
   rng = jax.random.key(config.seed)
   init_rng, step_rng = jax.random.split(rng)
-  replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+  replicated = mesh_lib.replicated(mesh)
   state = jax.jit(functools.partial(create_state, model, optimizer, config), out_shardings=replicated)(init_rng)
   ckpt = checkpoints.Checkpoints(
     os.path.join(workdir, "checkpoints"), config.train.checkpoint_every, config.train.keep_checkpoints
@@ -192,12 +137,13 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
   else:
     start = 0
     if config.init_from:
-      state = jax.device_put(_init_from(config, state), replicated)
+      variables = checkpoints.restore_variables(config.init_from, config)
+      state = jax.device_put(state.replace(**variables), replicated)
       log(f"initialised parameters from {config.init_from}")
     ckpt.save(0, state, config, force=True)
 
   samples = config.data.segment_frames * config.frontend.hop_length
-  flops = models.count_flops(model, {"params": state.params, "batch_stats": state.batch_stats}, (1, samples))
+  flops = models.count_flops(model, state.variables, (1, samples))
   n_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(state.params))
   seconds = samples / config.frontend.sample_rate
   log(
@@ -208,8 +154,7 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
   writer = MetricWriter(workdir, enabled=jax.process_index() == 0)
   if start >= config.train.steps:
     log(f"already trained {start} steps")
-    result = evaluate(model, {"params": state.params, "batch_stats": state.batch_stats}, config, mesh, log)
-    return {"step": start, **result}
+    return {"step": start, **evaluate(config, model, state.variables, mesh)}
 
   sources, weights = training_sources(config)
   spec = input_pipeline.SegmentSpec.from_config(config)
@@ -225,7 +170,7 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
   t0, t_last, step_last = time.time(), time.time(), start
   history, result = [], {}
   for step in range(start + 1, config.train.steps + 1):
-    batch = input_pipeline.to_global(next(batches), mesh)
+    batch = mesh_lib.to_global(next(batches), mesh)
     state, metrics = step_fn(state, batch)
     history.append(metrics)
     if step % config.train.log_every == 0 or step == config.train.steps:
@@ -249,7 +194,7 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
       )
       t_last, step_last = now, step
     if step % config.train.eval_every == 0 or step == config.train.steps:
-      result = evaluate(model, {"params": state.params, "batch_stats": state.batch_stats}, config, mesh, log)
+      result = evaluate(config, model, state.variables, mesh)
       writer.write(step, result)
       log("eval " + "  ".join(f"{k.split('/', 1)[1]}={v:.3f}" for k, v in result.items() if k.endswith("_f1")))
     ckpt.save(step, state, config, force=step == config.train.steps)

@@ -1,4 +1,9 @@
-"""Test set-up: 8 forced CPU devices (before jax starts), and shared fixtures."""
+"""Test set-up: 8 forced CPU devices (before jax starts), and what several test modules share.
+
+Fixtures build real things once per session (TFDS datasets rendered with FluidSynth, a
+trained tiny run with orbax checkpoints, a sample bank of recorded tones); helpers make
+the tiny config and hand-built notes.
+"""
 
 import os
 
@@ -7,11 +12,60 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import pathlib
 
+import numpy as np
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED = pathlib.Path(os.environ.get("PIANOJAX_SHARED", REPO.parent / "shared"))
 MAESTRO_MINI = SHARED / "fixtures" / "maestro_mini"
+BANK_RATE = 48000
+
+
+def tiny_config(tfds_dir, **overrides):
+  """configs/tiny.py made smaller still: 3 s examples, 6 train / 2 validation / 2 test, chords and mixtures."""
+  from configs import tiny
+  from pianojax import settings
+
+  c = tiny.get_config()
+  c.data.tfds_dir = str(tfds_dir)
+  c.data.synth.sizes = {"train": 6, "validation": 2, "test": 2}
+  c.data.synth.example_seconds = 3.0
+  c.data.train = ("chords", "mixtures")
+  c.data.train_weights = (1.0, 1.0)
+  c.train.eval_datasets = ("chords",)
+  c.train.eval_max_records = 2
+  c.data.augment.spec_time_masks = 0
+  c.data.augment.spec_freq_masks = 0
+  c.frontend.normalize = "none"  # per-example statistics would make segmented != whole-file outputs
+  return settings.apply_overrides(c, overrides.items())
+
+
+def note_seq(*rows, pedal=((), ())):
+  """A NoteSequence from (pitch, onset, offset, velocity) rows and (pedal times, pedal values)."""
+  from pianojax import notes
+
+  p, on, off, v = zip(*rows, strict=True) if rows else ((), (), (), ())
+  return notes.NoteSequence(p, on, off, v, *pedal)
+
+
+def f0_of(audio, rate):
+  """The frequency of the strongest spectral peak above 25 Hz."""
+  spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio)), n=8 * len(audio)))
+  freqs = np.fft.rfftfreq(8 * len(audio), 1 / rate)
+  spectrum[freqs < 25] = 0
+  return freqs[np.argmax(spectrum)]
+
+
+def hz(pitch):
+  return 440.0 * 2 ** ((pitch - 69) / 12)
+
+
+def tone(pitch, seconds=4.0, amplitude=0.5):
+  """A decaying harmonic tone at BANK_RATE with 10 ms of silence before the attack, as in recordings."""
+  t = np.arange(int(seconds * BANK_RATE)) / BANK_RATE
+  partials = sum(np.sin(2 * np.pi * k * hz(pitch) * t) / k for k in (1, 2, 3))
+  lead = np.zeros(BANK_RATE // 100)
+  return np.concatenate([lead, amplitude * partials * np.exp(-t / 1.5) / 1.8])
 
 
 @pytest.fixture(scope="session")
@@ -27,12 +81,52 @@ def maestro_wav(maestro_mini) -> pathlib.Path:
   return next((maestro_mini / "2018").glob("*.wav"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tfds_dir(tmp_path_factory):
-  """The tiny chords + mixtures datasets (tests.test_train.tiny_config), built once per test module."""
+  """The tiny chords + mixtures datasets of `tiny_config`, built once."""
   from pianojax import datasets
-  from tests.test_train import tiny_config
 
   d = tmp_path_factory.mktemp("tfds")
   datasets.build(tiny_config(d), ["chords", "mixtures"], log=lambda *_: None)
   return d
+
+
+@pytest.fixture(scope="session")
+def synthetic_cfg(tmp_path_factory):
+  """configs/tiny.py with every synthetic dataset built (6 / 2 / 2 examples of 3 s)."""
+  from configs import tiny
+  from pianojax import datasets
+
+  c = tiny.get_config()
+  c.data.tfds_dir = str(tmp_path_factory.mktemp("tfds_all"))
+  c.data.synth.sizes = {"train": 6, "validation": 2, "test": 2}
+  c.data.synth.example_seconds = 3.0
+  datasets.build(c, list(datasets.SYNTHETIC), log=lambda *_: None)
+  return c
+
+
+@pytest.fixture(scope="session")
+def run_dir(tfds_dir, tmp_path_factory):
+  """A tiny run trained 3 steps (orbax checkpoints at steps 0 and 3) on `tfds_dir`."""
+  from pianojax import trainer
+
+  config = tiny_config(tfds_dir)
+  config.train.steps = 3
+  config.train.eval_every = 1000
+  workdir = tmp_path_factory.mktemp("run")
+  trainer.train_and_evaluate(config, str(workdir), log=lambda *_: None)
+  return workdir
+
+
+@pytest.fixture(scope="session")
+def bank(tmp_path_factory):
+  """A sample bank named like the Salamander files: three pitches, two velocity layers, 48 kHz stereo."""
+  import soundfile
+
+  d = tmp_path_factory.mktemp("bank")
+  for name, pitch in (("C4", 60), ("D#4", 63), ("C7", 96)):
+    for layer, amplitude in ((4, 0.2), (12, 0.6)):
+      stereo = np.stack([tone(pitch, amplitude=amplitude)] * 2, axis=1)
+      soundfile.write(os.path.join(d, f"{name}v{layer}.wav"), stereo, BANK_RATE)
+  (d / "README.txt").write_text("not a sample")
+  return str(d)

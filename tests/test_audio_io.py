@@ -1,14 +1,10 @@
 """Audio loading: formats, rates, channels, and one clear error for bad input."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import soundfile
 
 from pianojax import audio_io
-from tests.conftest import REPO
 
 
 def tone(sr, seconds=0.5, channels=1):
@@ -71,19 +67,3 @@ def test_find_audio_files(tmp_path):
     (tmp_path / name).write_bytes(b"x")
   found = audio_io.find_audio_files(tmp_path)
   assert [p.split(str(tmp_path))[1] for p in found] == ["/b.wav", "/sub/a.flac", "/sub/c.MP3"]
-
-
-def test_launch_features_writes_png_and_reports_bad_input_in_one_line(tmp_path, maestro_wav):
-  out = tmp_path / "fig.png"
-  cmd = [sys.executable, "launch.py", "--config=configs/tiny.py", "--mode=features", f"--output={out}"]
-  done = subprocess.run([*cmd, f"--input={maestro_wav}"], cwd=REPO, capture_output=True, text=True, check=False)
-  assert done.returncode == 0, done.stderr
-  assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20000
-
-  bad = tmp_path / "bad.wav"
-  bad.write_text("not audio")
-  done = subprocess.run([*cmd, f"--input={bad}"], cwd=REPO, capture_output=True, text=True, check=False)
-  assert done.returncode == 1
-  assert "Traceback" not in done.stderr
-  errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-  assert len(errors) == 1 and str(bad) in errors[0]

@@ -21,6 +21,11 @@ CONFIGS = {
 }
 
 
+def filtered(audio, spec):
+  """The filterbank's output before compression: what `features` compresses."""
+  return frontend.apply_filterbank(frontend.spectrogram(audio, spec), spec)
+
+
 def rel_err(a, b):
   return float(np.linalg.norm(np.asarray(a, np.float64) - b) / np.linalg.norm(b))
 
@@ -68,7 +73,7 @@ def check_against_librosa(y, spec):
   assert ours.shape == ref.shape == (spec.num_frames(len(y)), spec.n_fft // 2 + 1)
   assert rel_err(ours, ref) <= 1e-4
 
-  mel = np.asarray(jax.jit(frontend.mel_spectrogram, static_argnums=1)(y[None], spec))[0]
+  mel = np.asarray(jax.jit(filtered, static_argnums=1)(y[None], spec))[0]
   ref_mel = librosa_mel(y, spec)
   assert rel_err(mel, ref_mel) <= 1e-4
 
@@ -134,8 +139,8 @@ def test_piano_band_limits_bins_and_filters():
   # A 6 kHz tone is visible in the full band and gone from the piano band.
   t = np.arange(16000) / 16000
   tone = np.sin(2 * np.pi * 6000 * t).astype(np.float32)[None]
-  full_mel = np.asarray(frontend.mel_spectrogram(tone, dataclasses.replace(full, representation="mel")))
-  piano_mel = np.asarray(frontend.mel_spectrogram(tone, dataclasses.replace(piano, representation="mel")))
+  full_mel = np.asarray(filtered(tone, dataclasses.replace(full, representation="mel")))
+  piano_mel = np.asarray(filtered(tone, dataclasses.replace(piano, representation="mel")))
   assert full_mel.max() > 1e3 * max(piano_mel.max(), 1e-12)
 
 

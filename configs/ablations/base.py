@@ -24,7 +24,7 @@ def get_config(variants=("baseline:",)) -> ml_collections.ConfigDict:
   model.context_width = 64
   model.context_dilations = (1, 2, 4)
   config.data.segment_frames = 128  # 2.56 s
-  config.data.segment_hop_frames = 64
+  config.inference.segment_hop_frames = 64
   # The research questions' reference point, pinned here (the shipped model's config moves on with
   # their answers): classification, 128 log-mel bands, spectrogram masking on (as the first shipped model).
   config.objective = "classification"
@@ -42,11 +42,11 @@ def get_config(variants=("baseline:",)) -> ml_collections.ConfigDict:
   train.checkpoint_every = 400
   train.keep_checkpoints = 1
   train.batch_size = 4
-  train.eval_datasets = ""  # no validation pass: the sweep evaluates on sweep.eval
+  train.eval_datasets = ()  # no validation pass: the sweep evaluates on sweep.eval
 
   config.sweep = sweep = ml_collections.ConfigDict()
   sweep.variants = tuple(variants)
-  sweep.eval = "chords:test,mixtures:test,performances:test"
+  sweep.eval = ("chords:test", "mixtures:test", "performances:test")
   sweep.eval_max_records = 8
   sweep.metric = "onset_f1"
   sweep.tune = True  # each variant decodes with its own best thresholds on the validation splits

@@ -4,7 +4,7 @@ from configs.ablations import base
 
 VARIANTS = (
   "frame_20ms:",
-  "frame_32ms: frontend.hop_length=512 data.segment_frames=80 data.segment_hop_frames=40",
+  "frame_32ms: frontend.hop_length=512 data.segment_frames=80 inference.segment_hop_frames=40",
   "beat: frontend.framing=beat",
 )
 

@@ -31,6 +31,11 @@ SYNTHETIC = ("notes", "chords", "others", "mixtures", "performances")
 NAMES = (*SYNTHETIC, "maestro")
 
 
+def default_names(config) -> list[str]:
+  """What `--mode=build_data` builds without --data: the training mixture, and maestro when configured."""
+  return [*config.data.train, *(["maestro"] if config.data.maestro_dir else [])]
+
+
 def builder(config, name: str):
   """The TFDS builder of dataset `name` under `config.data.tfds_dir` (array_record files)."""
   _quiet_tfds()
@@ -111,7 +116,7 @@ def build(config, names: list[str], log=print) -> dict:
     log(f"dataset {name}: {info['splits']} {state}{skipped} -> {info['path']}")
     for reason in info["skipped"]:
       log(f"  skipped: {reason}")
-  if config.data.get("precomputed"):
+  if config.data.precomputed:
     build_features(config, names, log=log)
   return summary
 

@@ -24,7 +24,7 @@ import tensorflow_datasets as tfds
 
 from pianojax import audio_io
 from pianojax import notes as notes_lib
-from pianojax.datasets import features
+from pianojax.datasets import encoding
 from pianojax.synth import effects
 
 
@@ -66,7 +66,7 @@ class PianojaxMaestro(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
-      features=features.feature_spec(),
+      features=encoding.feature_spec(),
       description="Real piano recordings (MAESTRO layout) with aligned MIDI labels.",
       metadata=tfds.core.MetadataDict(sample_rate=self.builder_config.sample_rate),
     )
@@ -95,5 +95,5 @@ class PianojaxMaestro(tfds.core.GeneratorBasedBuilder):
       key = os.path.splitext(row["audio_filename"])[0]
       yield (
         key,
-        features.encode(effects.to_int16(audio), notes, soundfont="", program=np.int32(0), kind="maestro", id=key),
+        encoding.encode(effects.to_int16(audio), notes, soundfont="", program=np.int32(0), kind="maestro", id=key),
       )

@@ -21,7 +21,7 @@ import json
 import numpy as np
 import tensorflow_datasets as tfds
 
-from pianojax.datasets import features
+from pianojax.datasets import encoding
 
 
 @dataclasses.dataclass(eq=False)
@@ -112,7 +112,7 @@ class PianojaxFeatures(tfds.core.GeneratorBasedBuilder):
       padded[: len(audio)] = audio
       feats = np.asarray(compute(padded[None]))[0, :frames].astype(np.float16)
       yield (
-        features.as_str(ex["id"]),  # the source's key: the same shuffled order as the audio dataset
+        encoding.as_str(ex["id"]),  # the source's key: the same shuffled order as the audio dataset
         {
           "features": feats.reshape(-1),
           "num_samples": np.int64(len(audio)),

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from pianojax import notes as notes_lib
-from pianojax.datasets import features
+from pianojax.datasets import encoding
 from pianojax.synth import materials
 from pianojax.synth.examples import make_example
 from pianojax.synth.render import Renderer
@@ -83,7 +83,7 @@ class PianojaxSynth(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
-      features=features.feature_spec(),
+      features=encoding.feature_spec(),
       description=f"Synthetic piano ({self.builder_config.material}), int16 audio at "
       f"{self.builder_config.sample_rate} Hz.",
       metadata=tfds.core.MetadataDict(sample_rate=self.builder_config.sample_rate),
@@ -97,7 +97,7 @@ class PianojaxSynth(tfds.core.GeneratorBasedBuilder):
     for key, audio, piano, soundfont, material in generate(self.builder_config, split, self.skipped):
       yield (
         key,
-        features.encode(audio, piano, soundfont=soundfont, program=material.piano_program, kind=material.kind, id=key),
+        encoding.encode(audio, piano, soundfont=soundfont, program=material.piano_program, kind=material.kind, id=key),
       )
 
 

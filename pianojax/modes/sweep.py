@@ -1,9 +1,11 @@
-"""Ablation sweeps: named flag overrides, each trained and evaluated the same way, into one table.
+"""`--mode=sweep --config=configs/ablations/NAME.py --workdir=DIR [--variants=a,b]`: ablations as one table.
+
+Named flag overrides, each trained and evaluated the same way.
 
 An ablation config (configs/ablations/<name>.py) is a full config plus a `sweep` section:
 
   sweep.variants = ("baseline:", "linear: frontend.representation=linear", ...)
-  sweep.eval = "chords:test,mixtures:test"   # held-out splits (test = a held-out SoundFont piano)
+  sweep.eval = ("chords:test", "mixtures:test")  # held-out splits (test = a held-out SoundFont piano)
   sweep.metric = "onset_f1"                 # the metric the plot shows
   sweep.tune = True                         # decode each variant with its best thresholds on validation
 
@@ -13,18 +15,16 @@ on clean notes then fine-tuning: `curriculum: data.train=notes,chords train.step
 Values are Python literals where they parse (`(1,2)`, `0.5`, `True`), strings otherwise.
 
 Every variant trains from the same seed on the same data for the budget its overrides give,
-then is evaluated on `sweep.eval`. Training runs live in `<workdir>/runs/<digest of the
-training config>`: variants that differ only in inference settings (the segment hop used to
-stitch, decoding) share one run. Each finished row is written to `<workdir>/<name>/result.json`
-at once, so an interrupted sweep resumes where it stopped (and a half-trained variant resumes
-from its own last checkpoint). The table (results.md, with the exact command of every row) and
-the plot (results.png) are rebuilt from those files after every row.
+then is evaluated on `sweep.eval` (pianojax.scoring, as the eval command scores). Training runs
+live in `<workdir>/runs/<digest of the training config>`: variants that differ only in inference
+settings (the `inference` and `decode` sections) share one run. Each finished row is written to
+`<workdir>/<name>/result.json` at once, so an interrupted sweep resumes where it stopped (and a
+half-trained variant resumes from its own last checkpoint). The table (results.md, with the exact
+command of every row) and the plot (results.png) are rebuilt from those files after every row.
 """
 
 from __future__ import annotations
 
-import ast
-import copy
 import dataclasses
 import hashlib
 import json
@@ -32,6 +32,7 @@ import os
 import shlex
 import time
 
+from pianojax import checkpoints, inference, models, records, scoring, settings, trainer
 from pianojax.errors import UserError
 
 
@@ -41,13 +42,6 @@ class Variant:
   stages: tuple[tuple[tuple[str, object], ...], ...]  # per stage: (dotted key, value) overrides
   text: str  # the overrides as written in the config
   raw: tuple[tuple[str, ...], ...] = ()  # per stage: the "key=value" items as written
-
-
-def _value(text: str):
-  try:
-    return ast.literal_eval(text)
-  except (ValueError, SyntaxError):
-    return text
 
 
 def parse_variant(spec: str) -> Variant:
@@ -64,71 +58,24 @@ def parse_variant(spec: str) -> Variant:
       key, eq, value = item.partition("=")
       if not eq or not key:
         raise UserError(f"sweep variant {name!r}: {item!r} is not key=value")
-      pairs.append((key, _value(value)))
+      pairs.append((key, settings.parse_value(value)))
     stages.append(tuple(pairs))
   return Variant(name, tuple(stages), rest.strip(), tuple(raw))
 
 
-def apply_overrides(config, pairs):
-  """A copy of `config` with dotted-key overrides applied (unknown keys are errors)."""
-  config = copy.deepcopy(config)
-  for key, raw in pairs:
-    value = raw
-    *path, leaf = key.split(".")
-    node = config
-    for part in path:
-      if part not in node:
-        raise UserError(f"unknown config field {key!r}")
-      node = node[part]
-    if leaf not in node:
-      raise UserError(f"unknown config field {key!r}")
-    current = node[leaf]
-    if isinstance(current, float) and isinstance(value, int):
-      value = float(value)
-    if isinstance(current, str) and isinstance(value, tuple | list):
-      value = ",".join(str(v) for v in value)  # "1,2" parses as a tuple; comma lists are strings here
-    elif isinstance(current, str) and not isinstance(value, str):
-      value = str(value)
-    if isinstance(current, tuple | list) and isinstance(value, int):
-      value = (value,)
-    try:
-      node[leaf] = value
-    except TypeError as e:
-      raise UserError(f"config field {key!r}: {e}") from None
-  return config
-
-
-# Fields that change inference only: variants differing in nothing else share one training run.
-INFERENCE_ONLY = ("data.segment_hop_frames", "data.stitch", "data.input_peak_db", "decode", "sweep")
-# Fields that shape training only under some setting: left out of the digest otherwise, so runs made before
-# the field existed keep their folders.
-CONDITIONAL = {"frontend.bins_per_octave": lambda c: c["frontend"].get("representation") == "logfreq"}
-
-
-def _drop(tree: dict, field: str) -> None:
-  *path, leaf = field.split(".")
-  node = tree
-  for part in path:
-    node = node.get(part, {})
-  node.pop(leaf, None)
+# Config sections that change inference only: variants differing in nothing else share one training run.
+INFERENCE_ONLY = ("inference", "decode", "sweep")
 
 
 def stage_configs(config, variant: Variant, workdir: str) -> list[tuple[object, str]]:
   """(config, run folder) per stage. A run folder is named by a digest of everything that shapes
   training, so variants that differ only in inference settings train once."""
-  from pianojax import checkpoints
-
   out, previous = [], None
   for stage in variant.stages:
-    stage_config = apply_overrides(config, stage)
+    stage_config = settings.apply_overrides(config, stage)
     if previous:
-      stage_config = apply_overrides(stage_config, [("init_from", os.path.join(previous, "checkpoints"))])
-    trained = checkpoints.config_dict(stage_config)
-    for field in INFERENCE_ONLY:
-      _drop(trained, field)
-    for field, applies in CONDITIONAL.items():
-      if not applies(trained):
-        _drop(trained, field)
+      stage_config = settings.apply_overrides(stage_config, [("init_from", os.path.join(previous, "checkpoints"))])
+    trained = {k: v for k, v in settings.as_dict(stage_config).items() if k not in INFERENCE_ONLY}
     digest = hashlib.sha1(json.dumps(trained, sort_keys=True).encode()).hexdigest()[:10]
     previous = os.path.join(workdir, "runs", digest)
     out.append((stage_config, previous))
@@ -139,7 +86,7 @@ def command(config_path: str, variant: Variant, workdir: str, base_flags: dict |
   """The train commands that reproduce one variant outside the sweep (stages joined by &&).
 
   `base_flags`: the `--config.x=y` overrides the sweep itself was launched with. Inference-only
-  overrides (e.g. data.segment_hop_frames) are listed too: eval and transcribe read them from
+  overrides (e.g. inference.segment_hop_frames) are listed too: eval and transcribe read them from
   the checkpoint's saved config.
   """
   parts, previous = [], None
@@ -161,61 +108,46 @@ def _flag(value) -> str:
   return str(value)
 
 
-def eval_sets(config) -> list[tuple[str, str]]:
-  out = []
-  for item in config.sweep.eval.split(","):
-    name, _, split = item.strip().partition(":")
-    out.append((name, split or "test"))
-  return out
-
-
 def run_variant(config, config_path: str, variant: Variant, workdir: str, *, base_flags=None, log=print) -> dict:
   """Trains every stage of one variant (resuming), evaluates the last, returns its row."""
-  from pianojax import checkpoints, datasets, inference, metrics, models, train
-
   start = time.time()
   stages = stage_configs(config, variant, workdir)
   for i, ((stage_config, run_dir), stage) in enumerate(zip(stages, variant.stages, strict=True)):
     what = " ".join(f"{k}={v}" for k, v in stage) or "base"
     log(f"[{variant.name}] stage {i + 1}/{len(stages)}: {what} -> {run_dir}")
-    train.train_and_evaluate(stage_config, run_dir, log=log)
+    trainer.train_and_evaluate(stage_config, run_dir, log=log)
   stage_config, run_dir = stages[-1]
   variables = checkpoints.restore_variables(os.path.join(run_dir, "checkpoints"), stage_config)
-  model = models.build(stage_config)
-  predictor = inference.Predictor(model, variables, stage_config.train.batch_size)
+  predictor = inference.Predictor(stage_config, models.build(stage_config), variables, stage_config.train.batch_size)
   row = {
     "variant": variant.name,
     "overrides": variant.text,
     "command": command(config_path, variant, workdir, base_flags),
   }
-  limit = config.sweep.get("eval_max_records") or None
-  if config.sweep.get("tune"):  # each variant decodes with its own best thresholds on the validation splits
-    from pianojax import tune
-
-    def validation():
-      for name, _ in eval_sets(config):
-        source = datasets.data_source(stage_config, name, "validation")
-        for i, (audio, ref) in enumerate(inference.source_records(source, stage_config.data.offset_mode)):
-          if limit is None or i < limit:
-            yield name, audio, ref
-
-    best = max(tune.grid(predictor, stage_config, validation())[0], key=tune.score)
-    stage_config = apply_overrides(
-      stage_config,
-      [("decode.onset_threshold", best["onset_threshold"]), ("decode.frame_threshold", best["frame_threshold"])],
+  limit = config.sweep.eval_max_records or None
+  decode = None
+  if config.sweep.tune:  # each variant decodes with its own best thresholds on the validation splits
+    validation = [f"{name}:validation" for name, _ in records.parse_sets(config.sweep.eval)]
+    best = scoring.best_thresholds(
+      scoring.threshold_grid(predictor, records.read(stage_config, validation, max_records=limit))
     )
+    decode = predictor.decode.replace(onset_threshold=best["onset_threshold"], frame_threshold=best["frame_threshold"])
     row.update(onset_threshold=best["onset_threshold"], frame_threshold=best["frame_threshold"])
-  for name, split in eval_sets(config):
-    source = datasets.data_source(stage_config, name, split)
-    records = inference.source_records(source, stage_config.data.offset_mode)
-    avg = metrics.average(inference.evaluate_records(predictor, records, stage_config, limit))
+  for name, avg in scoring.evaluate_sets(predictor, config.sweep.eval, limit, decode).items():
     row.update({f"{name}/{k}": round(v, 4) for k, v in avg.items()})
   row["minutes"] = round((time.time() - start) / 60.0, 2)
   row["steps"] = sum(int(dict(stage).get("train.steps", config.train.steps)) for stage in variant.stages)
   return row
 
 
-def run(config, config_path: str, workdir: str, *, only: str | None = None, base_flags=None, log=print) -> list[dict]:
+def run(config, args) -> int:
+  if not args.workdir:
+    raise UserError("--workdir is required for --mode=sweep")
+  sweep(config, args.config_path, args.workdir, only=args.variants, base_flags=args.config_overrides)
+  return 0
+
+
+def sweep(config, config_path: str, workdir: str, *, only: str | None = None, base_flags=None, log=print) -> list[dict]:
   """Runs (or resumes) the sweep in `workdir`; returns all finished rows in variant order."""
   if "sweep" not in config:
     raise UserError(f"{config_path} has no `sweep` section: see configs/ablations/")
@@ -276,7 +208,7 @@ def write_report(config, config_path: str, workdir: str, names: list[str]) -> li
   rows = load_rows(workdir, names)
   if not rows:
     return rows
-  sets = eval_sets(config)
+  sets = records.parse_sets(config.sweep.eval)
   os.makedirs(workdir, exist_ok=True)
   with open(os.path.join(workdir, "results.md"), "w") as f:
     f.write(f"Sweep `{config_path}` (metrics in %, on {', '.join(f'{n}:{s}' for n, s in sets)})\n\n")

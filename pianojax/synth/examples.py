@@ -39,3 +39,47 @@ def make_example(
     audio = effects.add_at_snr(audio, noise, snr_db)
   audio = effects.normalize_peak(audio, 10 ** (rng.uniform(-12, -1) / 20))
   return effects.to_int16(audio), piano
+
+
+def showcase(sample_rate: int, soundfonts: tuple[str, ...], seed: int = 0) -> dict[str, np.ndarray]:
+  """A single note (C4), chords, and piano mixed with other instruments and noise (float audio), rendered
+  with the first of `soundfonts` that is installed."""
+  from pianojax.errors import UserError
+  from pianojax.synth import materials
+  from pianojax.synth import soundfonts as fonts
+
+  font = next((f for f in soundfonts if f in fonts.available()), None)
+  if font is None:
+    raise UserError(f"none of the SoundFonts {', '.join(soundfonts)} is installed: run scripts/setup.sh")
+  rng = np.random.default_rng(seed)
+  grid = materials.single_note_grid()
+  items = {
+    "single note (C4)": materials.single_note(rng, grid.index((60, 90, 1.0))),
+    "chords": materials.chords(rng, 4.0),
+    "piano + instruments + noise": materials.mixture(rng, 4.0),
+  }
+  renderer = Renderer(sample_rate)
+  try:
+    return {
+      f"{name} [{font}]": make_example(material, renderer, font, rng)[0].astype(np.float32) / 32768.0
+      for name, material in items.items()
+    }
+  finally:
+    renderer.close()
+
+
+def reference_tones(sample_rate: int, seconds: float = 2.0) -> dict[str, np.ndarray]:
+  """Generated signals, no SoundFont needed: a harmonic tone (A4), a C major triad, and the triad in noise."""
+  t = np.arange(int(seconds * sample_rate)) / sample_rate
+  envelope = np.exp(-2.5 * t) * np.minimum(1.0, t / 0.005)
+
+  def tone(f0):
+    harmonics = [(k, 0.6**k) for k in range(1, 12) if k * f0 < sample_rate / 2]
+    return envelope * sum(a * np.sin(2 * np.pi * k * f0 * t) for k, a in harmonics)
+
+  note = 0.3 * tone(440.0)
+  chord = 0.15 * (tone(261.63) + tone(329.63) + tone(392.0))
+  noise = np.random.default_rng(0).standard_normal(t.size) * 0.03
+  return {
+    k: v.astype(np.float32) for k, v in {"tone A4": note, "triad C-E-G": chord, "triad + noise": chord + noise}.items()
+  }

@@ -4,15 +4,13 @@ import jax
 import numpy as np
 import pytest
 
-from pianojax import datasets, frontend, input_pipeline, train
-from tests.test_train import tiny_config
+from pianojax import datasets, frontend, input_pipeline, trainer
+from tests.conftest import tiny_config
 
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory):
-  c = tiny_config(tmp_path_factory.mktemp("tfds"))
-  c.data.train = "chords"
-  c.data.train_weights = "1"
+  c = tiny_config(tmp_path_factory.mktemp("tfds"), **{"data.train": ("chords",), "data.train_weights": (1.0,)})
   c.data.precomputed = True
   datasets.build(c, ["chords"], log=lambda *_: None)  # builds the audio, then its features
   return c
@@ -34,13 +32,13 @@ def test_features_match_the_frontend(config):
 
 
 def test_feature_crops_carry_labels_and_train(config, tmp_path):
-  sources, weights = train.training_sources(config)
+  sources, weights = trainer.training_sources(config)
   stream = input_pipeline.TrainSegments(sources, weights, input_pipeline.SegmentSpec.from_config(config), seed=0)
   item = stream[0]
   assert "audio" not in item and item["features"].shape == (config.data.segment_frames, config.frontend.n_mels)
   assert item["mask"].all() and item["frame"].shape == (config.data.segment_frames, 88)
   assert sum(stream[i]["onset"].sum() for i in range(8)) > 0  # chords: onsets inside crops
   config.train.steps = 3
-  config.train.eval_datasets = ""
-  result = train.train_and_evaluate(config, str(tmp_path / "run"), log=lambda *_: None)
+  config.train.eval_datasets = ()
+  result = trainer.train_and_evaluate(config, str(tmp_path / "run"), log=lambda *_: None)
   assert result["step"] == 3

@@ -1,0 +1,49 @@
+"""`--mode=eval --data=(FOLDER | NAME:SPLIT[,..]) --output=DIR [--checkpoint=RUN] [--offsets=pedal|key]`.
+
+Note and frame metrics of a model on evaluation sets (pianojax.records; scored by
+pianojax.scoring, as train-time evaluation and sweeps score): `eval.json` (per record and
+mean), `eval.md` (a Markdown table) and, per record, the prediction over the ground truth
+(hits green, false positives red, misses blue). Reference offsets are the model's
+`data.offset_mode` (pedal-extended, as MAESTRO's evaluation) unless `--offsets` says otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from pianojax import figures, inference, metrics, records, scoring
+from pianojax.errors import UserError
+
+
+def run(config, args) -> int:
+  del config  # the checkpoint's own config is used
+  if not args.data or not args.output:
+    raise UserError("--data=(FOLDER | NAME:SPLIT) and --output=DIR are required for --mode=eval")
+  predictor = inference.Predictor.from_checkpoint(args.checkpoint)
+  config = predictor.config
+  decode = predictor.decode.replace(**args.decode)
+  offsets = args.offsets or config.data.offset_mode
+  items = records.read(config, args.data, offsets)
+  os.makedirs(args.output, exist_ok=True)
+
+  def draw(record, est, num_frames):
+    rolls = [metrics.roll(n, num_frames, predictor.frame_rate) for n in (record.notes, est)]
+    figures.plot_comparison(*rolls, predictor.frame_rate, os.path.join(args.output, f"{record.name}.png"), record.name)
+
+  per_record = scoring.evaluate_records(predictor, items, decode, on_record=draw)
+  report = {
+    "checkpoint": args.checkpoint,
+    "data": args.data,
+    "offsets": offsets,
+    "decode": decode.as_dict(),
+    "per_file": per_record,
+    "mean": metrics.average(list(per_record.values())),
+  }
+  with open(os.path.join(args.output, "eval.json"), "w") as f:
+    json.dump(report, f, indent=1)
+  table = metrics.markdown_table({**per_record, "**mean**": report["mean"]}, "file")
+  with open(os.path.join(args.output, "eval.md"), "w") as f:
+    f.write(table + "\n")
+  print(table)
+  return 0

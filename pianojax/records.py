@@ -1,0 +1,89 @@
+"""Evaluation sets, read one way for everyone: (name, audio, reference notes) records.
+
+An evaluation set is a folder of audio files each with a MIDI file of the same name
+(`--mode=render` writes them) or a built TFDS split named `NAME:SPLIT` (split defaults to
+`test`); several are joined with commas. Every reader (train-time evaluation, sweeps, tune,
+the eval command, benchmarks/score_midi.py) gets the same references: offsets pedal-extended
+or key releases, clipped to the audio (a MIDI file may run past it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+from pianojax import audio_io, labels, notes
+from pianojax.errors import UserError
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+  name: str
+  audio: np.ndarray  # mono float32 at the config's sample rate
+  notes: notes.NoteSequence  # the reference, clipped to the audio
+
+
+def folder_pairs(folder: str) -> tuple[list[tuple[str, str, str]], list[str]]:
+  """([(name, audio path, MIDI path)] for each audio file with a .mid/.midi of the same stem, [unpaired audio])."""
+  pairs, unpaired = [], []
+  for path in audio_io.find_audio_files(folder):
+    stem = os.path.splitext(path)[0]
+    midi = next((stem + ext for ext in (".mid", ".midi", ".MID") if os.path.isfile(stem + ext)), None)
+    if midi:
+      pairs.append((os.path.relpath(stem, folder).replace(os.sep, "__"), path, midi))
+    else:
+      unpaired.append(path)
+  if not pairs:
+    raise UserError(f"{folder}: no audio file with a MIDI file of the same name")
+  return pairs, unpaired
+
+
+def parse_sets(data) -> list[tuple[str, str]]:
+  """`"a:validation,b"` (or a tuple of such) -> [("a", "validation"), ("b", "test")]; folders keep split ""."""
+  items = data.split(",") if isinstance(data, str) else list(data)
+  out = []
+  for item in (i.strip() for i in items if i.strip()):
+    if os.path.isdir(item):
+      out.append((item, ""))
+    else:
+      name, _, split = item.partition(":")
+      out.append((name, split or "test"))
+  if not out:
+    raise UserError("no evaluation set given: --data=FOLDER or NAME:SPLIT[,NAME:SPLIT]")
+  return out
+
+
+def read(config, data, offsets: str | None = None, max_records: int | None = None) -> Iterator[Record]:
+  """Records of every set in `data` (see the module docstring), at most `max_records` per set.
+
+  offsets: "pedal" or "key" (default: the model's `data.offset_mode`).
+  """
+  offsets = offsets or config.data.offset_mode
+  if offsets not in ("pedal", "key"):
+    raise UserError(f"--offsets must be pedal or key, not {offsets!r}")
+  rate = config.frontend.sample_rate
+  for name, split in parse_sets(data):
+    for i, (record, audio, midi_notes) in enumerate(_raw(config, name, split)):
+      if max_records is not None and i >= max_records:
+        break
+      duration = len(audio) / rate
+      ref = labels.with_offsets(midi_notes, offsets).clip(0.0, duration, clamp=True)
+      yield Record(record, audio, ref.select(ref.onset < duration - 1e-3))
+
+
+def _raw(config, name: str, split: str):
+  rate = config.frontend.sample_rate
+  if not split:  # a folder
+    for record, audio_path, midi in folder_pairs(name)[0]:
+      yield record, audio_io.load_audio(audio_path, rate), notes.read_midi(midi)
+    return
+  from pianojax import datasets
+  from pianojax.datasets import encoding
+
+  source = datasets.data_source(config, name, split)
+  for i in range(len(source)):
+    ex = source[i]
+    yield f"{name}-{split}-{i:04d}", ex["audio"].astype(np.float32) / 32768.0, encoding.decode_notes(ex)

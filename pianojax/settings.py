@@ -1,0 +1,135 @@
+"""Configs as data: list fields normalised once, overrides by dotted key, and the one place where a config
+saved by an older version is brought up to date.
+
+Every config a command uses passes through `normalize` (a config file with flag overrides) or `upgrade` (a
+config read from a checkpoint), so the rest of the code reads typed values: list fields are tuples, every field
+exists, no `.get(key, default)`.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+
+import ml_collections
+
+from pianojax.errors import UserError
+
+# Fields that hold a list. Flags may give them as `a,b,c` (ml_collections parses that as one string item).
+LIST_FIELDS = {
+  "data.train": str,
+  "data.train_weights": float,
+  "train.eval_datasets": str,
+  "sweep.eval": str,
+}
+# Renamed or moved fields: old dotted key -> new dotted key.
+MOVED = {
+  "data.segment_hop_frames": "inference.segment_hop_frames",
+  "data.input_peak_db": "inference.input_peak_db",
+  "loss.onset_pos_weight": "loss.event_pos_weight",
+}
+# Fields no code reads any more.
+REMOVED = ("data.stitch",)
+# Fields added after checkpoints were written, with the value the older code implied.
+ADDED = {
+  "frontend.bins_per_octave": 24,
+  "inference.input_peak_db": -6.0,
+  "decode.min_repeat_ms": 0.0,
+  "data.precomputed": False,
+}
+
+
+def as_dict(config) -> dict:
+  """A plain JSON-able dict of a ConfigDict (what checkpoints store)."""
+  return json.loads(config.to_json_best_effort())
+
+
+def _split(value, kind) -> tuple:
+  if value is None or value == "":
+    return ()
+  items = value if isinstance(value, tuple | list) else (value,)
+  out = []
+  for item in items:
+    parts = str(item).split(",") if isinstance(item, str) else [item]
+    out += [kind(p.strip()) if isinstance(p, str) else kind(p) for p in parts if str(p).strip()]
+  return tuple(out)
+
+
+def lookup(tree, dotted: str, create: bool = False):
+  """(the section holding `dotted`, its leaf name) in a dict or ConfigDict; (None, leaf) if a section is missing.
+
+  create: make missing sections (dicts only).
+  """
+  *path, leaf = dotted.split(".")
+  node = tree
+  for part in path:
+    if create:
+      node = node.setdefault(part, {})
+    else:
+      node = node[part] if hasattr(node, "keys") and part in node else None
+  return (node if hasattr(node, "keys") else None), leaf
+
+
+def normalize(config):
+  """`config` (a dict or ConfigDict, changed in place) with list fields as tuples; `a,b` strings are split."""
+  for field, kind in LIST_FIELDS.items():
+    node, leaf = lookup(config, field)
+    if node is not None and leaf in node:
+      try:
+        node[leaf] = _split(node[leaf], kind)
+      except ValueError:
+        raise UserError(f"config field {field}: {node[leaf]!r} is not a list of {kind.__name__}") from None
+  return config
+
+
+def upgrade(saved: dict) -> ml_collections.ConfigDict:
+  """A config saved by any earlier version, in today's shape (moved, removed and added fields; lists)."""
+  tree = copy.deepcopy(saved)
+  for old, new in MOVED.items():
+    node, leaf = lookup(tree, old)
+    if node is not None and leaf in node:
+      target, new_leaf = lookup(tree, new, create=True)
+      target.setdefault(new_leaf, node.pop(leaf))
+  for field in REMOVED:
+    node, leaf = lookup(tree, field)
+    if node is not None:
+      node.pop(leaf, None)
+  for field, implied in ADDED.items():
+    target, leaf = lookup(tree, field, create=True)
+    target.setdefault(leaf, implied)
+  return ml_collections.ConfigDict(normalize(tree))
+
+
+def parse_value(text: str):
+  """A Python literal where `text` parses as one (`(1,2)`, `0.5`, `True`), the string otherwise."""
+  try:
+    return ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    return text
+
+
+def apply_overrides(config, pairs) -> ml_collections.ConfigDict:
+  """A copy of `config` with (dotted key, value) overrides applied; unknown keys are errors."""
+  config = copy.deepcopy(config)
+  for key, given in pairs:
+    value = given
+    node, leaf = lookup(config, key)
+    if node is None or leaf not in node:
+      section = key.rpartition(".")[0]
+      known = f"; {section or 'the config'} has {', '.join(node)}" if node is not None else ""
+      raise UserError(f"unknown config field {key!r}{known}")
+    current = node[leaf]
+    if key in LIST_FIELDS:
+      value = _split(value, LIST_FIELDS[key])
+    elif isinstance(current, float) and isinstance(value, int):
+      value = float(value)
+    elif isinstance(current, str) and not isinstance(value, str):
+      value = str(value)
+    elif isinstance(current, tuple | list) and not isinstance(value, tuple | list):
+      value = (value,)
+    try:
+      node[leaf] = value
+    except TypeError as e:
+      raise UserError(f"config field {key!r}: {e}") from None
+  return config

@@ -1,0 +1,66 @@
+"""What training carries from step to step: parameters, batch statistics, optimizer state.
+
+Shared by the trainer (which updates it) and checkpoints (which save and restore it), so
+neither imports the other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import optax
+
+from pianojax import models
+from pianojax.errors import UserError
+
+
+@flax.struct.dataclass
+class TrainState:
+  step: jax.Array
+  params: Any
+  batch_stats: Any
+  opt_state: Any
+
+  @property
+  def variables(self) -> dict:
+    """The model's variables (what inference needs)."""
+    return {"params": self.params, "batch_stats": self.batch_stats}
+
+
+def make_optimizer(config) -> optax.GradientTransformation:
+  o = config.optim
+  steps = max(config.train.steps, o.warmup_steps + 1)
+  if o.schedule == "cosine":
+    lr = optax.warmup_cosine_decay_schedule(0.0, o.learning_rate, o.warmup_steps, steps, o.learning_rate * 0.01)
+  elif o.schedule == "constant":
+    lr = optax.join_schedules(
+      [optax.linear_schedule(0.0, o.learning_rate, o.warmup_steps), optax.constant_schedule(o.learning_rate)],
+      [o.warmup_steps],
+    )
+  else:
+    raise UserError(f"unknown optim.schedule {o.schedule!r}; choose cosine or constant")
+  if o.optimizer == "adamw":
+    opt = optax.adamw(lr, weight_decay=o.weight_decay)
+  elif o.optimizer == "adam":
+    opt = optax.adam(lr)
+  elif o.optimizer == "sgd":
+    opt = optax.sgd(lr, momentum=0.9, nesterov=True)
+  else:
+    raise UserError(f"unknown optim.optimizer {o.optimizer!r}; choose adamw, adam or sgd")
+  return optax.chain(optax.clip_by_global_norm(o.grad_clip), opt) if o.grad_clip else opt
+
+
+def init_variables(model: models.Transcriber, config, rng) -> dict:
+  samples = config.data.segment_frames * config.frontend.hop_length
+  beat_ids = models.dummy_beat_ids(1, config.data.segment_frames)
+  return model.init({"params": rng}, jnp.zeros((1, samples), jnp.float32), train=False, beat_ids=beat_ids)
+
+
+def create_state(model, optimizer, config, rng) -> TrainState:
+  """The initial state (call under `jax.jit` with replicated out_shardings)."""
+  variables = init_variables(model, config, rng)
+  params = variables["params"]
+  return TrainState(jnp.zeros((), jnp.int32), params, variables.get("batch_stats", {}), optimizer.init(params))

@@ -1,0 +1,93 @@
+"""Decoding frame outputs into notes, on hand-built outputs; the typed decoding settings."""
+
+import numpy as np
+import pytest
+
+from pianojax import decoding, labels, notes
+from pianojax.errors import UserError
+from tests.conftest import note_seq as seq
+
+SETTINGS = decoding.DecodeSettings(
+  onset_threshold=0.5, frame_threshold=0.5, offset_threshold=0.5, min_note_ms=30.0, min_repeat_ms=0.0
+)
+
+
+def test_regression_decoding_recovers_sub_frame_times_and_never_goes_below_zero():
+  rate = 100.0
+  s = seq((60, 0.104, 0.5, 100), (64, 0.0, 0.3, 100))  # the second starts at the segment's first instant
+  t = labels.frame_targets(s, 80, rate, regression_frames=5)
+  probs = {k: t[k] for k in ("onset_reg", "offset_reg", "frame", "velocity")}
+  probs["onset_reg"][:2, 64 - notes.MIN_PITCH] = (1.0, 0.95)  # a peak at frame 0 whose fit points before it
+  found = decoding.decode(probs, rate, "regression", SETTINGS)
+  assert sorted(found.pitch.tolist()) == [60, 64]
+  assert found.onset.min() >= 0.0
+  np.testing.assert_allclose(found.onset[found.pitch == 60], 0.104, atol=1e-3)
+
+
+def _regression_probs(s, n_frames, rate):
+  t = labels.frame_targets(s, n_frames, rate, regression_frames=5)
+  return {k: t[k].copy() for k in ("onset_reg", "offset_reg", "frame", "velocity")}
+
+
+def test_an_offset_firing_at_the_attack_does_not_delete_the_note():
+  # The shipped model's offset head fires at the attack of short notes in fast figures; the
+  # decoder used to end the note there (shorter than min_note_ms) and drop it.
+  rate = 50.0
+  s = seq((72, 0.5, 0.9, 80))
+  probs = _regression_probs(s, 80, rate)
+  k = 72 - notes.MIN_PITCH
+  probs["offset_reg"][25:28, k] = (0.6, 0.9, 0.6)  # an offset peak one frame after the onset (frame 25)
+  found = decoding.decode(probs, rate, "regression", SETTINGS)
+  assert found.pitch.tolist() == [72]
+  np.testing.assert_allclose(found.onset, [0.5], atol=1e-3)
+  np.testing.assert_allclose(found.offset, [0.9], atol=0.03)  # the real offset peak, not the early one
+
+
+def test_min_repeat_ms_keeps_one_of_two_close_onset_peaks_and_not_two_far_ones():
+  rate = 50.0  # 20 ms frames
+  k = 60 - notes.MIN_PITCH
+  probs = _regression_probs(seq((60, 0.2, 1.4, 80)), 80, rate)
+  probs["onset_reg"][:, k] = 0.0
+  probs["onset_reg"][[20, 23, 40, 45], k] = (0.8, 0.95, 0.9, 0.85)  # 60 ms apart, then 100 ms apart
+  probs["frame"][10:70, k] = 1.0
+
+  def onsets(ms):
+    d = decoding.decode(probs, rate, "regression", SETTINGS.replace(min_repeat_ms=ms))
+    return np.round(d.onset * rate).astype(int).tolist()
+
+  assert onsets(0.0) == [20, 23, 40, 45]
+  assert onsets(70.0) == [23, 40, 45]  # of the close pair the higher stays; the far pair are two strikes
+  assert onsets(120.0) == [23, 40]  # 40 (0.9) outranks 45 (0.85)
+
+
+def test_classification_decoding_on_hand_built_outputs():
+  rate = 50.0
+  s = seq((60, 0.2, 0.6, 100), (64, 0.4, 1.0, 64))
+  t = labels.frame_targets(s, 80, rate)
+  probs = {k: t[k].astype(np.float32) for k in ("onset", "offset", "frame", "velocity")}
+  probs["onset"][11, 60 - notes.MIN_PITCH] = 1.0  # a two-frame onset run is one note, not two
+  found = decoding.decode(probs, rate, "classification", SETTINGS)
+  assert found.pitch.tolist() == [60, 64]
+  np.testing.assert_allclose(found.onset, [0.2, 0.4])
+  np.testing.assert_allclose(found.offset, [0.6, 1.0])
+  np.testing.assert_array_equal(found.velocity, [100, 64])
+  # a note shorter than min_note_ms is dropped
+  assert decoding.decode(probs, rate, "classification", SETTINGS.replace(min_note_ms=500.0)).pitch.tolist() == [64]
+
+
+@pytest.mark.parametrize(
+  "field,value", [("onset_threshold", 1.5), ("frame_threshold", float("nan")), ("min_note_ms", -1.0)]
+)
+def test_settings_reject_values_outside_their_range(field, value):
+  with pytest.raises(UserError, match=f"--{field}="):
+    SETTINGS.replace(**{field: value})
+
+
+def test_settings_come_from_the_config_section_and_overrides_that_are_set():
+  from configs import default
+
+  config = default.get_config()
+  settings = decoding.DecodeSettings.from_config(config.decode)
+  assert settings.as_dict() == config.decode.to_dict()
+  assert settings.replace(onset_threshold=0.3, frame_threshold=None).onset_threshold == 0.3
+  assert settings.replace(frame_threshold=None).frame_threshold == config.decode.frame_threshold

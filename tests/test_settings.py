@@ -1,0 +1,65 @@
+"""Configs as data: list fields from flags, dotted overrides, and configs saved by older versions brought up to date."""
+
+import pytest
+
+from configs import default, tiny
+from pianojax import settings
+from pianojax.errors import UserError
+
+# The config a checkpoint of the previous layout stored (models/default's shape, abridged): comma strings,
+# inference settings under `data`, the old loss name, a field nothing reads, no bins_per_octave.
+OLD = {
+  "seed": 0,
+  "frontend": {"sample_rate": 16000, "representation": "mel"},
+  "objective": "regression",
+  "loss": {"onset_pos_weight": 8.0, "frame_pos_weight": 2.0},
+  "decode": {"onset_threshold": 0.8, "frame_threshold": 0.1, "offset_threshold": 0.5, "min_note_ms": 30.0},
+  "train": {"eval_datasets": "chords,performances"},
+  "data": {
+    "segment_frames": 256,
+    "segment_hop_frames": 192,
+    "stitch": "center",
+    "train": "notes,chords,others",
+    "train_weights": "1,2,1",
+  },
+}
+
+
+def test_an_old_config_reads_in_todays_shape():
+  c = settings.upgrade(OLD)
+  assert c.inference.segment_hop_frames == 192 and c.inference.input_peak_db == -6.0
+  assert "segment_hop_frames" not in c.data and "stitch" not in c.data
+  assert c.loss.event_pos_weight == 8.0 and "onset_pos_weight" not in c.loss
+  assert c.frontend.bins_per_octave == 24  # what the code implied before the field existed
+  assert c.decode.min_repeat_ms == 0.0
+  assert c.data.train == ("notes", "chords", "others") and c.data.train_weights == (1.0, 2.0, 1.0)
+  assert c.train.eval_datasets == ("chords", "performances")
+  assert OLD["data"]["segment_hop_frames"] == 192  # the input is not changed
+
+
+def test_todays_configs_pass_through_unchanged():
+  for module in (default, tiny):
+    c = module.get_config()
+    assert settings.as_dict(settings.upgrade(settings.as_dict(c))) == settings.as_dict(c)
+
+
+def test_list_fields_from_flags_become_tuples():
+  c = tiny.get_config()
+  c.data.train = ("notes,chords",)  # what ml_collections makes of --config.data.train=notes,chords
+  c.data.train_weights = (1, 2)
+  c.train.eval_datasets = ()
+  settings.normalize(c)
+  assert c.data.train == ("notes", "chords") and c.data.train_weights == (1.0, 2.0) and c.train.eval_datasets == ()
+  c.data.train_weights = ("1,x",)
+  with pytest.raises(UserError, match=r"data\.train_weights"):
+    settings.normalize(c)
+
+
+def test_overrides_by_dotted_key():
+  c = tiny.get_config()
+  o = settings.apply_overrides(c, [("train.steps", 7), ("optim.learning_rate", 1), ("data.train", "notes,chords")])
+  assert o.train.steps == 7 and o.optim.learning_rate == 1.0 and isinstance(o.optim.learning_rate, float)
+  assert o.data.train == ("notes", "chords") and c.train.steps != 7  # a copy
+  with pytest.raises(UserError, match=r"unknown config field .model\.nope.; model has"):
+    settings.apply_overrides(c, [("model.nope", 1)])
+  assert settings.parse_value("(1,2)") == (1, 2) and settings.parse_value("full") == "full"
