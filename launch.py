@@ -70,6 +70,10 @@ def main(argv):
   del argv
   logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)  # no "no TPU" chatter
   absl_logging.set_verbosity(absl_logging.WARNING)  # libraries' INFO lines (orbax, tfds) stay quiet
+  # A failed asynchronous save is reported once, by pianojax.checkpoints, not by each of orbax's threads.
+  logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+  logging.getLogger("absl").addFilter(lambda record: "/orbax/" not in record.pathname)
+  _drop_callbacks_to_closed_loops()
   from pianojax import cli
   from pianojax.errors import UserError
   from pianojax.modes import Args
@@ -100,8 +104,40 @@ def main(argv):
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)
+  except OSError as e:  # disk full, read-only or missing folder: what was finished is on disk
+    where = f"{e.filename}: " if e.filename else ""
+    print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+    sys.exit(1)
   sys.exit(code)
 
 
+def _drop_callbacks_to_closed_loops():
+  """When orbax gives up on a checkpoint (corrupt files, a failed write), TensorStore's other reads and writes still
+  finish and call back into orbax's event loop, which has closed by then; each prints a traceback from a C++
+  thread. Those callbacks have nowhere to go: drop them, so the failure is reported once, by pianojax.checkpoints."""
+  import asyncio
+
+  original = asyncio.BaseEventLoop.call_soon_threadsafe
+
+  def call_soon_threadsafe(loop, *args, **kwargs):
+    if loop.is_closed():
+      return None
+    return original(loop, *args, **kwargs)
+
+  asyncio.BaseEventLoop.call_soon_threadsafe = call_soon_threadsafe
+
+
+def parse_flags(argv):
+  """absl's flag parsing, with every error on one line (exit code 1) instead of a traceback."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    sys.exit(f"error: {e}")
+  except (AttributeError, KeyError):  # ml_collections: an override names a field the config does not have
+    from pianojax import cli
+
+    sys.exit(f"error: {cli.unknown_override(argv)}")
+
+
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

@@ -2,6 +2,9 @@
 
   python benchmarks/train.py [--config=configs/default.py] [--config.train.batch_size=32] [--steps=20]
 
+Without --config: configs/default.py (the GPU model) on an accelerator, configs/pretrained.py (the shipped CPU
+model) on a CPU, where the GPU model's batch would need ~98 GB.
+
 Times the jitted train step alone on a fixed random batch already on the device (the
 input pipeline is measured by benchmarks/data.py). FLOPs are counted by hand from every
 conv and dense layer's shapes (XLA's GPU cost analysis leaves out cuDNN convolutions):
@@ -43,7 +46,13 @@ def peak_flops(device) -> float | None:
 
 def main(argv):
   del argv
-  config = settings.normalize(_CONFIG.value)
+  config = _CONFIG.value
+  if not flags.FLAGS["config"].present and jax.default_backend() == "cpu":
+    from configs import pretrained
+
+    config = pretrained.get_config()
+    print("no --config on a CPU: configs/pretrained.py (the shipped CPU model)")
+  config = settings.normalize(config)
   mesh = mesh_lib.data_mesh()
   model = models.build(config)
   optimizer = state_lib.make_optimizer(config)

@@ -89,6 +89,9 @@ def get_config() -> ml_collections.ConfigDict:
   train.eval_datasets = ("chords", "mixtures")  # validation splits evaluated during training
   train.eval_max_records = 16
   train.data_threads = 8
+  # Stop when a logged loss exceeds this many times the lowest logged so far (0: never); a checkpoint is
+  # written only after the steps before it were checked (finite, not diverged).
+  train.divergence_factor = 10.0
   config.init_from = ""  # a checkpoint (dir or step dir) to start from: pretrain -> fine-tune
 
   # How long signals become examples.

@@ -129,6 +129,28 @@ def _read(path: str) -> tuple[np.ndarray, int]:
   return data, int(rate)
 
 
+def missing_fraction(path: str | os.PathLike) -> float:
+  """For a WAV file cut short (its data ends before its header says), the fraction of the audio that is missing;
+  0.0 for a whole WAV file or any other format. libsndfile reads such a file without a word."""
+  path = os.fspath(path)
+  if not path.lower().endswith(".wav"):
+    return 0.0
+  size = os.path.getsize(path)
+  with open(path, "rb") as f:
+    header = f.read(12)
+    if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+      return 0.0
+    while chunk := f.read(8):
+      if len(chunk) < 8:
+        return 0.0
+      declared = int.from_bytes(chunk[4:8], "little")
+      if chunk[:4] == b"data":
+        present = size - f.tell()
+        return max(0.0, 1.0 - present / declared) if declared and declared != 0xFFFFFFFF else 0.0
+      f.seek(declared + (declared & 1), os.SEEK_CUR)
+  return 0.0
+
+
 def is_silent(audio: np.ndarray, threshold_db: float = -60.0) -> bool:
   """True when the peak is below `threshold_db` dBFS (nothing to transcribe)."""
   peak = float(np.max(np.abs(audio))) if audio.size else 0.0

@@ -9,10 +9,15 @@ which fields differ when they do not.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import re
+import shutil
 
 import jax
+import numpy as np
 
 from pianojax import models, settings, state
 from pianojax.errors import UserError
@@ -71,26 +76,76 @@ class Checkpoints:
     return self.manager.latest_step()
 
   def save(self, step: int, train_state, config, force: bool = False) -> bool:
+    """Starts an asynchronous save; a write error (this one's or the previous one's) is a CheckpointError.
+
+    A save that would not fit on the disk is refused before anything is written: TensorStore's failed writes
+    otherwise print a traceback per array from orbax's threads.
+    """
     ocp = self._ocp
+    needed = 1.2 * sum(x.nbytes for x in jax.tree.leaves(train_state)) + 2**20
+    free = shutil.disk_usage(self.directory).free
+    if free < needed:
+      self.manager.wait_until_finished()
+      raise CheckpointError(
+        f"cannot write step {step} in {self.directory}: {os.strerror(errno.ENOSPC)} ({free / 2**20:.1f} MB free,"
+        f" {needed / 2**20:.1f} MB needed). The last complete checkpoint (step {self.latest_step()}) is intact:"
+        " free space and run the same command to resume"
+      )
     args = ocp.args.Composite(
       state=ocp.args.StandardSave(train_state), config=ocp.args.JsonSave(settings.as_dict(config))
     )
-    return self.manager.save(step, args=args, force=force)
+    with self._storage_errors():
+      return self.manager.save(step, args=args, force=force)
+
+  @contextlib.contextmanager
+  def _storage_errors(self):
+    """A failed write (reported by orbax at the next save or wait) as one CheckpointError naming the last good step."""
+    try:
+      yield
+    except Exception as e:  # noqa: BLE001  (orbax raises ValueError for TensorStore's ENOSPC)
+      complete = [int(d) for d in os.listdir(self.directory) if d.isdigit()]
+      last = f"step {max(complete)}" if complete else "none"
+      raise CheckpointError(
+        f"cannot write checkpoints in {self.directory}: {_first_line(e)}. The last complete one ({last}) is intact:"
+        " free space (or fix the folder) and run the same command to resume"
+      ) from None
 
   def restore(self, step: int, abstract_state, config):
     """Restores the state saved at `step` after checking its config against `config`."""
     ocp = self._ocp
-    saved = self.manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
-    check_compatible(settings.upgrade(saved), config, f"{self.directory} step {step}")
-    args = ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state))
-    return self.manager.restore(step, args=args)["state"]
+    where = f"{self.directory} step {step}"
+    try:
+      saved = self.manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
+      check_compatible(settings.upgrade(saved), config, where)
+      return self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)))[
+        "state"
+      ]
+    except CheckpointError:
+      raise
+    except Exception as e:  # noqa: BLE001  (orbax and TensorStore raise many types for unreadable files)
+      raise CheckpointError(
+        f"checkpoint {where} is corrupt ({_first_line(e)}): move it away to resume from an earlier one"
+      ) from None
 
   def wait(self) -> None:
-    self.manager.wait_until_finished()
+    with self._storage_errors():
+      self.manager.wait_until_finished()
 
   def close(self) -> None:
-    self.manager.wait_until_finished()
-    self.manager.close()
+    with self._storage_errors():
+      self.manager.wait_until_finished()
+      self.manager.close()
+
+
+def _first_line(error: Exception) -> str:
+  """What went wrong, short: the OS's words where a storage error carries an errno (disk full), else the first line."""
+  text = str(error).strip()
+  code = re.search(r"os_error_code='?(\d+)", text)
+  if isinstance(error, OSError) and error.errno:
+    return os.strerror(error.errno)
+  if code:
+    return os.strerror(int(code.group(1)))
+  return text.splitlines()[0][:300] if text else type(error).__name__
 
 
 def resolve(path: str) -> tuple[str, int]:
@@ -171,8 +226,13 @@ def load_model(path: str | None = None):
     variables = restore_variables(path, config)
   except CheckpointError:
     raise
-  except Exception as e:  # noqa: BLE001  (orbax raises many types for a tree that does not fit)
-    raise CheckpointError(f"checkpoint {path} does not fit the model its config describes: {e}") from None
+  except Exception as e:  # noqa: BLE001  (orbax and TensorStore raise many types for unreadable files)
+    raise CheckpointError(f"checkpoint {path} is corrupt or does not fit its config: {_first_line(e)}") from None
+  bad = sum(not np.all(np.isfinite(np.asarray(x))) for x in jax.tree.leaves(variables))
+  if bad:
+    raise CheckpointError(
+      f"checkpoint {path} has non-finite weights in {bad} arrays (training diverged): use an earlier step"
+    )
   return config, model, variables
 
 

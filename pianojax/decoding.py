@@ -33,11 +33,15 @@ class DecodeSettings:
 
   def __post_init__(self):
     for field in dataclasses.fields(self):
-      value = getattr(self, field.name)
-      unit = field.name.endswith("_threshold")
-      if not isinstance(value, int | float) or not math.isfinite(value) or value < 0 or (unit and value > 1):
-        allowed = "a probability in [0, 1]" if unit else "a number of milliseconds >= 0"
-        raise UserError(f"--{field.name}={value}: must be {allowed}")
+      self.check(field.name, getattr(self, field.name))
+
+  @staticmethod
+  def check(name: str, value) -> None:
+    """Raises a UserError naming `--name` unless `value` is in its range."""
+    unit = name.endswith("_threshold")
+    if not isinstance(value, int | float) or not math.isfinite(value) or value < 0 or (unit and value > 1):
+      allowed = "a probability in [0, 1]" if unit else "a number of milliseconds >= 0"
+      raise UserError(f"--{name}={value}: must be {allowed}")
 
   @classmethod
   def from_config(cls, section) -> DecodeSettings:

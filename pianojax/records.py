@@ -10,8 +10,8 @@ or key releases, clipped to the audio (a MIDI file may run past it).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
-from collections.abc import Iterator
 
 import numpy as np
 
@@ -56,34 +56,51 @@ def parse_sets(data) -> list[tuple[str, str]]:
   return out
 
 
-def read(config, data, offsets: str | None = None, max_records: int | None = None) -> Iterator[Record]:
+def read(config, data, offsets: str | None = None, max_records: int | None = None, problems: dict | None = None):
   """Records of every set in `data` (see the module docstring), at most `max_records` per set.
 
   offsets: "pedal" or "key" (default: the model's `data.offset_mode`).
+  problems: if given, a record that cannot be read (bad audio or MIDI) and an audio file without a MIDI file are
+    entered here (name or path -> reason) and skipped; otherwise the first bad record raises its UserError.
   """
   offsets = offsets or config.data.offset_mode
   if offsets not in ("pedal", "key"):
     raise UserError(f"--offsets must be pedal or key, not {offsets!r}")
   rate = config.frontend.sample_rate
   for name, split in parse_sets(data):
-    for i, (record, audio, midi_notes) in enumerate(_raw(config, name, split)):
+    for i, (record, load) in enumerate(_items(config, name, split, problems)):
       if max_records is not None and i >= max_records:
         break
+      try:
+        audio, midi_notes = load()
+      except UserError as e:
+        if problems is None:
+          raise
+        problems[record] = str(e)
+        continue
       duration = len(audio) / rate
       ref = labels.with_offsets(midi_notes, offsets).clip(0.0, duration, clamp=True)
       yield Record(record, audio, ref.select(ref.onset < duration - 1e-3))
 
 
-def _raw(config, name: str, split: str):
+def _items(config, name: str, split: str, problems: dict | None):
+  """(record name, a function that loads (audio, notes)) for one set."""
   rate = config.frontend.sample_rate
   if not split:  # a folder
-    for record, audio_path, midi in folder_pairs(name)[0]:
-      yield record, audio_io.load_audio(audio_path, rate), notes.read_midi(midi)
+    pairs, unpaired = folder_pairs(name)
+    for path in unpaired if problems is not None else ():
+      problems[path] = "no MIDI file of the same name"
+    for record, audio_path, midi in pairs:
+      yield record, lambda a=audio_path, m=midi: (audio_io.load_audio(a, rate), notes.read_midi(m))
     return
   from pianojax import datasets
   from pianojax.datasets import encoding
 
   source = datasets.data_source(config, name, split)
+
+  def load(i):
+    example = source[i]
+    return example["audio"].astype(np.float32) / 32768.0, encoding.decode_notes(example)
+
   for i in range(len(source)):
-    ex = source[i]
-    yield f"{name}-{split}-{i:04d}", ex["audio"].astype(np.float32) / 32768.0, encoding.decode_notes(ex)
+    yield f"{name}-{split}-{i:04d}", functools.partial(load, i)

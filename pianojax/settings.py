@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import os
 
 import ml_collections
 
@@ -37,6 +38,7 @@ ADDED = {
   "inference.input_peak_db": -6.0,
   "decode.min_repeat_ms": 0.0,
   "data.precomputed": False,
+  "train.divergence_factor": 0.0,
 }
 
 
@@ -101,6 +103,16 @@ def upgrade(saved: dict) -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict(normalize(tree))
 
 
+def check_field(config, key: str):
+  """(section, leaf) of dotted `key`; a UserError naming the known fields where the config has no such field."""
+  node, leaf = lookup(config, key)
+  if node is None or leaf not in node:
+    section = key.rpartition(".")[0]
+    known = f"; {section or 'the config'} has {', '.join(node)}" if node is not None else ""
+    raise UserError(f"unknown config field {key!r}{known}")
+  return node, leaf
+
+
 def parse_value(text: str):
   """A Python literal where `text` parses as one (`(1,2)`, `0.5`, `True`), the string otherwise."""
   try:
@@ -114,11 +126,7 @@ def apply_overrides(config, pairs) -> ml_collections.ConfigDict:
   config = copy.deepcopy(config)
   for key, given in pairs:
     value = given
-    node, leaf = lookup(config, key)
-    if node is None or leaf not in node:
-      section = key.rpartition(".")[0]
-      known = f"; {section or 'the config'} has {', '.join(node)}" if node is not None else ""
-      raise UserError(f"unknown config field {key!r}{known}")
+    node, leaf = check_field(config, key)
     current = node[leaf]
     if key in LIST_FIELDS:
       value = _split(value, LIST_FIELDS[key])
@@ -133,3 +141,79 @@ def apply_overrides(config, pairs) -> ml_collections.ConfigDict:
     except TypeError as e:
       raise UserError(f"config field {key!r}: {e}") from None
   return config
+
+
+# Fields with a fixed set of values (frontend.FrontendSpec checks the rest of its section).
+CHOICES = {
+  "frontend.representation": ("linear", "mel", "mfcc", "logfreq"),
+  "frontend.band": ("full", "piano"),
+  "frontend.log": ("none", "log", "db"),
+  "frontend.normalize": ("none", "example", "example_bin"),
+  "objective": ("classification", "regression"),
+  "model.dtype": ("float32", "bfloat16"),
+  "model.context": ("none", "conv", "bigru"),
+  "optim.optimizer": ("adamw", "adam", "sgd"),
+  "optim.schedule": ("cosine", "constant"),
+  "data.offset_mode": ("pedal", "key"),
+  "frontend.framing": ("frame", "beat"),
+}
+# Integer fields and their least value.
+AT_LEAST = {
+  "train.steps": 0,
+  "train.batch_size": 1,
+  "train.log_every": 1,
+  "train.eval_every": 1,
+  "train.checkpoint_every": 1,
+  "train.keep_checkpoints": 1,
+  "train.eval_max_records": 0,
+  "train.data_threads": 1,
+  "data.segment_frames": 1,
+  "inference.segment_hop_frames": 1,
+  "data.synth.example_seconds": 0.1,
+  "train.divergence_factor": 0,
+}
+
+
+def validate(config, render: bool = False) -> None:
+  """Raises a UserError naming the first `--config.FIELD` whose value cannot work, before any work is done.
+
+  render: also check that the SoundFonts the config names are installed.
+  """
+  from pianojax import datasets, frontend
+  from pianojax.synth import soundfonts
+
+  def bad(field, why):
+    node, leaf = lookup(config, field)
+    return UserError(f"--config.{field}={node[leaf]!r}: {why}")
+
+  for field, allowed in CHOICES.items():
+    node, leaf = lookup(config, field)
+    if node[leaf] not in allowed:
+      raise bad(field, f"choose from {', '.join(allowed)}")
+  for field, least in AT_LEAST.items():
+    node, leaf = lookup(config, field)
+    if not isinstance(node[leaf], int | float) or not node[leaf] >= least:
+      raise bad(field, f"must be a number >= {least}")
+  if not 0 < config.optim.learning_rate < float("inf"):
+    raise bad("optim.learning_rate", "must be a finite number > 0")
+  if config.inference.segment_hop_frames > config.data.segment_frames:
+    raise bad("inference.segment_hop_frames", f"must be at most data.segment_frames ({config.data.segment_frames})")
+  try:
+    frontend.FrontendSpec.from_config(config.frontend)
+  except ValueError as e:
+    raise UserError(f"--config.frontend: {e}") from None
+  for field in ("data.train", "train.eval_datasets"):
+    unknown = [n for n in lookup(config, field)[0][field.rpartition(".")[2]] if n not in datasets.NAMES]
+    if unknown:
+      raise bad(field, f"unknown dataset {unknown[0]!r}; choose from {', '.join(datasets.NAMES)}")
+  weights = config.data.train_weights
+  if weights and (len(weights) != len(config.data.train) or min(weights) <= 0):
+    raise bad("data.train_weights", f"give one weight > 0 for each of data.train's {len(config.data.train)} datasets")
+  for field in ("data.synth.midi_dir", "data.maestro_dir"):
+    node, leaf = lookup(config, field)
+    if node[leaf] and not os.path.isdir(node[leaf]):
+      raise bad(field, "no such folder")
+  if render:
+    for font in (*config.data.synth.train_soundfonts, *config.data.synth.test_soundfonts):
+      if soundfonts.sample_bank(font) is None:
+        soundfonts.find(font)

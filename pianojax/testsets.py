@@ -85,11 +85,17 @@ def render_midi(path: str, piano: str, output: str, sample_rate: int) -> tuple[l
         failed.append(midi)
         continue
       audio, (played,) = renderer.render([(score, 0)], piano, score.end_time + 1.0)
-      base = os.path.join(output, os.path.splitext(os.path.basename(midi))[0])
+      root = path if os.path.isdir(path) else os.path.dirname(path)
+      base = os.path.join(output, os.path.splitext(os.path.relpath(midi, root))[0].replace(os.sep, "__"))
       if os.path.abspath(base + ".mid") == os.path.abspath(midi):
         raise UserError(f"--output={output} would overwrite {midi}: choose another folder")
-      audio_io.write_wav(base + ".wav", effects.normalize_peak(audio, 10 ** (PEAK_DBFS / 20)), sample_rate)
-      notes.write_midi(played, base + ".mid")
+      try:
+        audio_io.write_wav(base + ".wav", effects.normalize_peak(audio, 10 ** (PEAK_DBFS / 20)), sample_rate)
+        notes.write_midi(played, base + ".mid")
+      except OSError as e:  # disk full, read-only: named; what was written stays
+        print(f"skipping {midi}: cannot write {e.filename or base}: {e.strerror or e}", file=sys.stderr)
+        failed.append(midi)
+        continue
       written.append(base + ".wav")
   finally:
     renderer.close()

@@ -25,7 +25,8 @@ from pianojax.state import TrainState, create_state, make_optimizer
 
 
 def train_step(state: TrainState, batch: dict, *, model, optimizer, config, base_rng) -> tuple[TrainState, dict]:
-  """One optimizer step; a non-finite loss or gradient leaves the state unchanged (and says so)."""
+  """One optimizer step. A non-finite loss, gradient or updated state leaves the state unchanged, and the
+  `finite` metric says so (the loop then stops before saving)."""
   rng = jax.random.fold_in(base_rng, state.step)
   dropout_rng, augment_rng = jax.random.split(rng)
 
@@ -45,8 +46,9 @@ def train_step(state: TrainState, batch: dict, *, model, optimizer, config, base
   updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
   grad_norm = optax.global_norm(grads)
-  ok = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
   new = TrainState(state.step + 1, params, batch_stats, opt_state)
+  floats = [x for x in jax.tree.leaves((params, batch_stats, opt_state)) if jnp.issubdtype(x.dtype, jnp.floating)]
+  ok = jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in floats]))
   keep = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, state)
   keep = keep.replace(step=state.step + 1)
   metrics = {f"loss/{k}": v for k, v in terms.items()}
@@ -167,37 +169,66 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
     threads=config.train.data_threads,
   )
   step_fn = jit_train_step(model, optimizer, config, mesh, step_rng)
-  t0, t_last, step_last = time.time(), time.time(), start
-  history, result = [], {}
+  guard = Guard(config.train.divergence_factor, ckpt)
+  t0 = t_last = time.time()
+  step_last, history, result = start, [], {}
+  # The state after a save step is held (a copy: the next step donates its input) and saved only once the next
+  # step's loss, which is computed from it, has been checked: a checkpoint on disk is never non-finite or diverged.
+  held = None
   for step in range(start + 1, config.train.steps + 1):
     batch = mesh_lib.to_global(next(batches), mesh)
     state, metrics = step_fn(state, batch)
     history.append(metrics)
-    if step % config.train.log_every == 0 or step == config.train.steps:
-      values = jax.tree.map(lambda *xs: float(np.mean([float(x) for x in xs])), *history)
+    final = step == config.train.steps
+    if step % config.train.log_every == 0 or held is not None or final:
+      values = guard.check(history, step)
       history = []
-      if values["finite"] < 1.0:
-        ckpt.wait()
-        raise UserError(
-          f"non-finite loss or gradient at step <= {step}; stopped. The last good checkpoint "
-          f"(step {ckpt.latest_step()}) in {ckpt.directory} is intact: lower optim.learning_rate and resume."
-        )
+      if held is not None:
+        ckpt.save(*held, config, force=True)
+        held = None
       now = time.time()
       rate = (step - step_last) / (now - t_last)
-      eta = (config.train.steps - step) / max(rate, 1e-9)
       values["steps_per_second"] = rate
       values["audio_seconds_per_second"] = rate * config.train.batch_size * seconds
       writer.write(step, values)
-      log(
-        f"step {step}/{config.train.steps}  loss {values['loss/total']:.4f}  {rate:.2f} steps/s  "
-        f"{values['audio_seconds_per_second']:.0f} audio s/s  ETA {eta / 60:.1f} min"
-      )
+      if step % config.train.log_every == 0 or final:
+        eta = (config.train.steps - step) / max(rate, 1e-9)
+        log(
+          f"step {step}/{config.train.steps}  loss {values['loss/total']:.4f}  {rate:.2f} steps/s  "
+          f"{values['audio_seconds_per_second']:.0f} audio s/s  ETA {eta / 60:.1f} min"
+        )
       t_last, step_last = now, step
-    if step % config.train.eval_every == 0 or step == config.train.steps:
+    if step % config.train.eval_every == 0 or final:
       result = evaluate(config, model, state.variables, mesh)
       writer.write(step, result)
       log("eval " + "  ".join(f"{k.split('/', 1)[1]}={v:.3f}" for k, v in result.items() if k.endswith("_f1")))
-    ckpt.save(step, state, config, force=step == config.train.steps)
+    if step % config.train.checkpoint_every == 0 or final:
+      held = (step, jax.tree.map(jnp.copy, state))
+  if held is not None:  # the last state's own loss: one more step on a copy of it, then discarded
+    _, metrics = step_fn(jax.tree.map(jnp.copy, held[1]), batch)
+    guard.check([metrics], held[0] + 1)
+    ckpt.save(*held, config, force=True)
   ckpt.close()
   log(f"trained {config.train.steps - start} steps in {(time.time() - t0) / 60:.1f} min -> {workdir}")
   return {"step": config.train.steps, **result}
+
+
+class Guard:
+  """Stops training at a non-finite step or a diverged loss, naming the last checkpoint written (always a good one)."""
+
+  def __init__(self, divergence_factor: float, ckpt: checkpoints.Checkpoints):
+    self.factor, self.ckpt, self.lowest = divergence_factor, ckpt, float("inf")
+
+  def check(self, history: list[dict], step: int) -> dict[str, float]:
+    """The mean of the steps' metrics; raises UserError if any step was non-finite or their loss diverged."""
+    values = jax.tree.map(lambda *xs: float(np.mean([float(x) for x in xs])), *history)
+    loss = values["loss/total"]
+    if values["finite"] < 1.0 or (self.factor and loss > self.factor * self.lowest):
+      self.ckpt.wait()
+      what = "a non-finite loss, gradient or update" if values["finite"] < 1.0 else f"the loss diverged ({loss:.3g})"
+      raise UserError(
+        f"{what} at step <= {step}; stopped. The last good checkpoint is step {self.ckpt.latest_step()} in "
+        f"{self.ckpt.directory} (nothing later was saved): lower optim.learning_rate and resume."
+      )
+    self.lowest = min(self.lowest, loss)
+    return values

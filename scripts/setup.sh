@@ -30,3 +30,5 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   .venv/bin/python -m pip install -q -r requirements.txt
   echo "$want" > "$stamp"
 fi
+# Every SoundFont the configs name must be there (one line per missing one, naming its package).
+.venv/bin/python -c 'import sys; from pianojax.synth import soundfonts; sys.exit(soundfonts.check_installed())'

@@ -22,6 +22,7 @@ import tensorflow_datasets as tfds
 
 from pianojax import notes as notes_lib
 from pianojax.datasets import encoding
+from pianojax.errors import UserError
 from pianojax.synth import materials
 from pianojax.synth.examples import make_example
 from pianojax.synth.render import Renderer
@@ -107,12 +108,13 @@ def performances(cfg: SynthConfig, split: str, skipped: list[str]) -> list[tuple
   if not root:
     return []
   if not os.path.isdir(root):
-    raise FileNotFoundError(f"MIDI folder {root} does not exist")
+    raise UserError(f"--config.data.synth.midi_dir={root}: no such folder")
   found = []
   for folder, _, names in os.walk(root):
     found += [os.path.join(folder, n) for n in names if n.lower().endswith((".mid", ".midi"))]
   out = []
-  for path in sorted(p for p in found if split_of(p) == split):
+  split_files = sorted(p for p in found if split_of(p) == split)
+  for path in split_files:
     try:
       performance = notes_lib.read_midi(path)
     except notes_lib.MidiError as e:
@@ -124,6 +126,10 @@ def performances(cfg: SynthConfig, split: str, skipped: list[str]) -> list[tuple
       skipped.append(f"{path}: no piano notes")
       continue
     out.append((os.path.relpath(path, root), performance))
+  if split_files and not out:
+    raise UserError(
+      f"none of the {len(split_files)} MIDI files of the {split} split in {root} is readable ({skipped[-1]})"
+    )
   return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 from pianojax import figures, inference, metrics, records, scoring
 from pianojax.errors import UserError
@@ -24,7 +25,8 @@ def run(config, args) -> int:
   config = predictor.config
   decode = predictor.decode.replace(**args.decode)
   offsets = args.offsets or config.data.offset_mode
-  items = records.read(config, args.data, offsets)
+  problems = {}  # records that could not be read, audio without MIDI: reported, counted, never silently dropped
+  items = records.read(config, args.data, offsets, problems=problems)
   os.makedirs(args.output, exist_ok=True)
 
   def draw(record, est, num_frames):
@@ -39,6 +41,8 @@ def run(config, args) -> int:
     "decode": decode.as_dict(),
     "per_file": per_record,
     "mean": metrics.average(list(per_record.values())),
+    "scored": len(per_record),
+    "not_scored": problems,
   }
   with open(os.path.join(args.output, "eval.json"), "w") as f:
     json.dump(report, f, indent=1)
@@ -46,4 +50,8 @@ def run(config, args) -> int:
   with open(os.path.join(args.output, "eval.md"), "w") as f:
     f.write(table + "\n")
   print(table)
-  return 0
+  for what, reason in problems.items():
+    print(f"not scored: {what}: {reason}", file=sys.stderr)
+  if problems:
+    print(f"{len(per_record)} file(s) scored, {len(problems)} not (listed above; in eval.json)", file=sys.stderr)
+  return 2 if problems else 0

@@ -22,6 +22,15 @@ KNOWN = {
 }
 
 
+# name -> the Debian package that installs it (scripts/setup.sh installs them all).
+PACKAGES = {
+  "fluidr3": "fluid-soundfont-gm",
+  "fluidr3mono": "fluidr3mono-gm-soundfont",
+  "musescore": "musescore-general-soundfont",
+  "timgm6mb": "timgm6mb-soundfont",
+  "csound": "csound-soundfont",
+}
+
 # Sample banks (folders of recorded notes, played by synth/sampler.py), fetched by their script.
 SAMPLE_BANKS = {"salamander": "~/.cache/pianojax/salamander"}
 # What plays the other instruments of a mixture when the piano comes from a sample bank.
@@ -59,7 +68,9 @@ def find(name: str) -> str:
       f"unknown SoundFont {name!r}: use one of {sorted(KNOWN)}, a path to a .sf2/.sf3 file, "
       f"or a sample bank ({', '.join(sorted(SAMPLE_BANKS))}: scripts/fetch_salamander.sh, or a folder of samples)"
     )
-  raise UserError(f"SoundFont {name!r} not installed (looked in {', '.join(KNOWN[name])}); run scripts/setup.sh")
+  raise UserError(
+    f"SoundFont {name!r} is not installed: install the Debian package {PACKAGES[name]} (scripts/setup.sh does)"
+  )
 
 
 def available() -> list[str]:
@@ -72,3 +83,11 @@ def available() -> list[str]:
     except UserError:
       pass
   return out
+
+
+def check_installed() -> int:
+  """Prints one line per SoundFont that configs name but this machine lacks (with its package); the count."""
+  missing = [name for name in KNOWN if name not in available()]
+  for name in missing:
+    print(f"setup: SoundFont {name!r} is missing: install the Debian package {PACKAGES[name]}")
+  return len(missing)
