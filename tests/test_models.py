@@ -1,0 +1,42 @@
+"""The transcriber: beat framing changes what the network sees (and frame framing ignores beats); FLOP counts."""
+
+import jax
+import numpy as np
+import pytest
+
+from pianojax import models, state
+from tests.conftest import tiny_config
+
+
+def outputs(framing: str, beat_ids):
+  config = tiny_config("/tmp", **{"frontend.framing": framing})
+  model = models.build(config)
+  variables = jax.jit(lambda r: state.init_variables(model, config, r))(jax.random.key(0))
+  samples = config.data.segment_frames * config.frontend.hop_length
+  audio = 0.1 * np.random.default_rng(0).standard_normal((1, samples)).astype(np.float32)
+  return np.asarray(model.apply(variables, audio, train=False, beat_ids=beat_ids)["frame"][0]), config
+
+
+@pytest.mark.parametrize("framing", ["frame", "beat"])
+def test_beat_framing_pools_features_between_beats(framing):
+  frames = tiny_config("/tmp").data.segment_frames
+  one_interval = np.zeros((1, frames), np.int32)
+  sixteen = (np.arange(frames) // (frames // 16))[None].astype(np.int32)
+  a, _ = outputs(framing, one_interval)
+  b, _ = outputs(framing, sixteen)
+  if framing == "frame":
+    np.testing.assert_array_equal(a, b)  # beats are ignored
+    return
+  assert np.abs(a - b).max() > 1e-3  # where the beats fall changes the output
+  # one interval: every frame sees the segment's mean, so away from the edges the output is the same everywhere
+  inner = a[16:-16]
+  assert np.abs(inner - inner[0]).max() < 1e-5 < np.abs(b[16:-16] - b[16]).max()
+
+
+def test_flops_grow_with_the_segment():
+  config = tiny_config("/tmp")
+  model = models.build(config)
+  variables = jax.jit(lambda r: state.init_variables(model, config, r))(jax.random.key(0))
+  samples = config.data.segment_frames * config.frontend.hop_length
+  one, two = (models.count_flops(model, variables, (n, samples))["total"] for n in (1, 2))
+  assert one > 0 and two == pytest.approx(2 * one)
