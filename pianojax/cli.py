@@ -36,9 +36,9 @@ def check_args(mode: str, args: Args) -> None:
     decoding.DecodeSettings.check(name, value)
   if args.segment_hop_frames is not None and args.segment_hop_frames < 1:
     raise UserError(f"--segment_hop_frames={args.segment_hop_frames}: must be >= 1")
-  for flag in ("input", "checkpoint", "tuned"):
+  for flag in ("checkpoint", "tuned"):
     path = getattr(args, flag)
-    if path and flag != "input" and not os.path.exists(path):
+    if path and not os.path.exists(path):
       raise UserError(f"--{flag}={path}: no such file or folder")
   if args.output and os.path.exists(args.output):
     if mode != "features" and not os.path.isdir(args.output):
