@@ -6,7 +6,8 @@ Modes:
               (--input=synthetic: a rendered note, chords and a mixture; no input: generated tones).
   build_data  build the TFDS datasets (--data=notes,chords,... default: the training mixture).
   train       train (and periodically evaluate) in --workdir, resuming from its latest checkpoint.
-  transcribe  --input=AUDIO_OR_FOLDER --output=DIR [--checkpoint=RUN_OR_STEP_DIR]: MIDI + CSV + PNG per file;
+  transcribe  --input=AUDIO_OR_FOLDER --output=DIR [--checkpoint=RUN_OR_STEP_DIR] [--formats=mid,csv,png]: a MIDI
+              file per audio file (and a CSV of the notes, a piano-roll PNG where asked for);
               exit code 2 if any file failed (each is reported by name), 1 on a fatal error.
   eval        --checkpoint=RUN --data=(FOLDER of audio+MIDI | NAME:SPLIT) --output=DIR [--offsets=pedal|key]:
               mir_eval note and frame metrics per file and mean (eval.json, eval.md, piano-roll PNGs).
@@ -54,6 +55,9 @@ _MIN_NOTE = flags.DEFINE_float("min_note_ms", None, "Decoding: shortest note kep
 _MIN_REPEAT = flags.DEFINE_float(
   "min_repeat_ms", None, "Decoding: shortest gap between two onsets of one key, in ms (default: the model's)."
 )
+_FORMATS = flags.DEFINE_list(
+  "formats", ["mid"], "transcribe: what to write per file, any of mid, csv (the notes), png (a piano roll)."
+)
 _HOP = flags.DEFINE_integer("segment_hop_frames", None, "export: inference hop between segments, in frames.")
 _TUNED = flags.DEFINE_string("tuned", None, "export: a tune.json written by --mode=tune (its decoding settings).")
 _OFFSETS = flags.DEFINE_enum(
@@ -77,7 +81,7 @@ def main(argv):
   _drop_callbacks_to_closed_loops()
   sys.unraisablehook = _quiet_orbax_leftovers(sys.unraisablehook)
   warnings.filterwarnings("ignore", message="coroutine '_read_array_index_and_device_put' was never awaited")
-  from pianojax import cli
+  from pianojax import cli, compile_cache
   from pianojax.errors import UserError
   from pianojax.modes import Args
 
@@ -86,6 +90,7 @@ def main(argv):
 
     jax.config.update("jax_cpu_collectives_implementation", "gloo")  # used by CPU devices only
     jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+  compile_cache.enable()
   decode = {f.name: f.value for f in (_ONSET, _FRAME, _MIN_NOTE, _MIN_REPEAT) if f.value is not None}
   args = Args(
     workdir=_WORKDIR.value,
@@ -95,6 +100,7 @@ def main(argv):
     checkpoint=_CHECKPOINT.value,
     decode=decode,
     segment_hop_frames=_HOP.value,
+    formats=tuple(_FORMATS.value),
     tuned=_TUNED.value,
     offsets=_OFFSETS.value,
     piano=_PIANO.value,

@@ -153,7 +153,7 @@ def missing_fraction(path: str | os.PathLike) -> float:
 
 def is_silent(audio: np.ndarray, threshold_db: float = -60.0) -> bool:
   """True when the peak is below `threshold_db` dBFS (nothing to transcribe)."""
-  peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+  peak = max(float(audio.max()), -float(audio.min())) if audio.size else 0.0  # (no |audio| copy)
   return peak <= 10 ** (threshold_db / 20)
 
 
@@ -173,3 +173,33 @@ def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> N
   import soundfile
 
   soundfile.write(os.fspath(path), np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16")
+
+
+def read_ahead(paths, read, ahead: int = 1):
+  """(path, read(path)) for each path, in order, the next `ahead` files read in a background thread while the
+  caller works on this one. Reading starts at once (before the first item is asked for). A file whose `read`
+  raises AudioError yields the error in place of its audio."""
+  import concurrent.futures
+
+  def safe(path):
+    try:
+      return read(path)
+    except AudioError as e:
+      return e
+
+  paths = list(paths)
+  pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="read")
+  pending = [pool.submit(safe, p) for p in paths[: ahead + 1]]
+
+  def results():
+    try:
+      for i, path in enumerate(paths):
+        result = pending[i].result()
+        pending[i] = None  # the audio is the caller's now
+        if i + ahead + 1 < len(paths):
+          pending.append(pool.submit(safe, paths[i + ahead + 1]))
+        yield path, result
+    finally:
+      pool.shutdown(wait=False, cancel_futures=True)
+
+  return results()

@@ -19,7 +19,7 @@ import shutil
 import jax
 import numpy as np
 
-from pianojax import models, settings, state
+from pianojax import settings
 from pianojax.errors import UserError
 
 # Config fields that must match between a checkpoint and the code that restores it.
@@ -177,12 +177,14 @@ def read_config(path: str):
   return settings.upgrade(saved), root, step
 
 
-def restore_variables(path: str, config) -> dict:
+def restore_variables(path: str, config, abstract: dict | None = None) -> dict:
   """Model variables (params, batch_stats) from a checkpoint, for inference or init_from.
 
   The arrays land on this process's first device, whatever topology saved them (a GPU
   run's checkpoint opens on a laptop CPU). From a training checkpoint orbax restores the
   whole train state and the optimizer state is dropped.
+
+  `abstract`: the variables' shapes (`state.abstract_variables`) where the caller has them already.
 
   Raises:
     CheckpointError: missing checkpoint or a config that does not match.
@@ -192,18 +194,27 @@ def restore_variables(path: str, config) -> dict:
   saved, root, step = read_config(path)
   check_compatible(saved, config, f"{root} step {step}")
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-  model = models.build(config)
+  from pianojax import models, state  # (Flax and optax: imported only where a model is built or trained)
+
+  if abstract is None:
+    abstract = state.abstract_variables(models.build(config), config)
   exported = os.path.isdir(os.path.join(root, str(step), "variables"))
-  if exported:  # export_model: variables alone
-    abstract = jax.eval_shape(lambda r: state.init_variables(model, config, r), jax.random.key(0))
-  else:
-    optimizer = state.make_optimizer(config)
-    abstract = jax.eval_shape(lambda r: state.create_state(model, optimizer, config, r), jax.random.key(0))
+  if not exported:  # a training checkpoint: the whole train state
+    abstract = state.abstract_state(abstract, state.make_optimizer(config))
   target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), abstract)
   item = "variables" if exported else "state"
   with ocp.CheckpointManager(root) as manager:
     restored = manager.restore(step, args=ocp.args.Composite(**{item: ocp.args.StandardRestore(target)}))[item]
   return dict(restored) if exported else restored.variables
+
+
+def model_config(path: str | None = None):
+  """The config a checkpoint (default: the shipped model) was saved with, without loading its weights."""
+  path = path or DEFAULT_MODEL
+  if not os.path.exists(path):
+    hint = "; pass --checkpoint=DIR of a trained run" if path == DEFAULT_MODEL else ""
+    raise CheckpointError(f"no checkpoint at {path}{hint}")
+  return read_config(path)[0]
 
 
 def load_model(path: str | None = None):
@@ -213,17 +224,21 @@ def load_model(path: str | None = None):
   CheckpointError naming the checkpoint.
   """
   path = path or DEFAULT_MODEL
-  if not os.path.exists(path):
-    hint = "; pass --checkpoint=DIR of a trained run" if path == DEFAULT_MODEL else ""
-    raise CheckpointError(f"no checkpoint at {path}{hint}")
-  config, _, _ = read_config(path)
+  config = model_config(path)
+  from pianojax import models, state
+
   try:
     model = models.build(config)
-    jax.eval_shape(lambda r: state.init_variables(model, config, r), jax.random.key(0))  # the code can build it
+    abstract = state.abstract_variables(model, config)  # the code can build it
   except (KeyError, AttributeError, TypeError, ValueError) as e:
     raise CheckpointError(f"checkpoint {path} was saved by an incompatible version: {e}") from None
+  return config, model, load_variables(path, config, abstract)
+
+
+def load_variables(path: str, config, abstract) -> dict:
+  """The variables of checkpoint `path` restored into `abstract` (their shapes), checked to be finite."""
   try:
-    variables = restore_variables(path, config)
+    variables = restore_variables(path, config, abstract)
   except CheckpointError:
     raise
   except Exception as e:  # noqa: BLE001  (orbax and TensorStore raise many types for unreadable files)
@@ -233,7 +248,7 @@ def load_model(path: str | None = None):
     raise CheckpointError(
       f"checkpoint {path} has non-finite weights in {bad} arrays (training diverged): use an earlier step"
     )
-  return config, model, variables
+  return variables
 
 
 def export_model(path: str, output: str, decode=None, segment_hop_frames: int | None = None) -> str:

@@ -30,8 +30,9 @@ def run(mode: str, config, args: Args) -> int:
 
 
 def check_args(mode: str, args: Args) -> None:
-  from pianojax import decoding
+  from pianojax import decoding, outputs
 
+  outputs.check_formats(args.formats)
   for name, value in args.decode.items():
     decoding.DecodeSettings.check(name, value)
   if args.segment_hop_frames is not None and args.segment_hop_frames < 1:

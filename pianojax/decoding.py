@@ -88,9 +88,9 @@ def _subframe(y: np.ndarray, i: int) -> float:
   c = y[i + 1] if i + 1 < len(y) else y[i]
   if c >= a:
     denom = 2 * (b - a)
-    return float(np.clip((c - a) / denom, 0.0, 0.5)) if denom > 1e-9 else 0.0
+    return float(min(max((c - a) / denom, 0.0), 0.5)) if denom > 1e-9 else 0.0  # (min/max: np.clip is slow
   denom = 2 * (b - c)
-  return float(np.clip((c - a) / denom, -0.5, 0.0)) if denom > 1e-9 else 0.0
+  return float(min(max((c - a) / denom, -0.5), 0.0)) if denom > 1e-9 else 0.0
 
 
 def decode(probs: dict[str, np.ndarray], frame_rate: float, objective: str, settings: DecodeSettings) -> NoteSequence:
@@ -109,8 +109,8 @@ def decode(probs: dict[str, np.ndarray], frame_rate: float, objective: str, sett
   frame = probs["frame"]
   n_frames = frame.shape[0]
   regression = objective == "regression"
-  onset = probs["onset_reg" if regression else "onset"]
-  offset = probs["offset_reg" if regression else "offset"]
+  onsets = probs["onset_reg" if regression else "onset"]
+  offsets = probs["offset_reg" if regression else "offset"]
   velocity = probs["velocity"]
   onset_threshold, frame_threshold, offset_threshold = (
     settings.onset_threshold,
@@ -121,28 +121,31 @@ def decode(probs: dict[str, np.ndarray], frame_rate: float, objective: str, sett
   min_gap = settings.min_repeat_ms * frame_rate / 1000.0
   pitch, on_t, off_t, vel = [], [], [], []
   for k in range(frame.shape[1]):
+    # One key at a time in float32 (outputs may arrive as float16: an hour's worth of all of them in float32
+    # would double the memory transcription needs).
+    onset = np.asarray(onsets[:, k], np.float32)
     if regression:
-      starts = _peaks(onset[:, k], onset_threshold, min_gap)
+      starts = _peaks(onset, onset_threshold, min_gap)
     else:
-      starts = _runs_start(onset[:, k] >= onset_threshold)
+      starts = _runs_start(onset >= onset_threshold)
     if not len(starts):
       continue
-    off_peaks = (
-      _peaks(offset[:, k], offset_threshold) if regression else np.nonzero(offset[:, k] >= offset_threshold)[0]
-    )
+    held = np.asarray(frame[:, k], np.float32) >= frame_threshold
+    offset = np.asarray(offsets[:, k], np.float32)
+    off_peaks = _peaks(offset, offset_threshold) if regression else np.nonzero(offset >= offset_threshold)[0]
     for j, s in enumerate(starts):
       limit = starts[j + 1] if j + 1 < len(starts) else n_frames
       # The note lasts while the frame roll holds (allowing the onset frame itself).
       e = s + 1
-      while e < limit and frame[e, k] >= frame_threshold:
+      while e < limit and held[e]:
         e += 1
       # (a regression peak at frame 0 may point before it: clipped to the segment's start)
-      start_time = max(0.0, s + (_subframe(onset[:, k], s) if regression else 0.0))
+      start_time = max(0.0, s + (_subframe(onset, s) if regression else 0.0))
       # The first offset no sooner than the shortest note: an offset head that also fires at
       # the note's own attack (it does on fast repeated figures) must not delete the note.
       stop = float(e)
       for o in off_peaks[(off_peaks > s) & (off_peaks <= e)]:
-        t = o + (_subframe(offset[:, k], o) if regression else 0.0)
+        t = o + (_subframe(offset, o) if regression else 0.0)
         if t - start_time >= min_frames:
           stop = t
           break
@@ -151,5 +154,5 @@ def decode(probs: dict[str, np.ndarray], frame_rate: float, objective: str, sett
       pitch.append(k + MIN_PITCH)
       on_t.append(start_time / frame_rate)
       off_t.append(stop / frame_rate)
-      vel.append(int(np.clip(round(float(velocity[s, k]) * 127), 1, 127)))
+      vel.append(min(max(round(float(np.float32(velocity[s, k])) * 127), 1), 127))
   return NoteSequence(pitch, on_t, off_t, vel)

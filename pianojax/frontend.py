@@ -142,12 +142,23 @@ class FrontendSpec:
     return 1 + (num_samples - self.n_fft) // self.hop_length
 
 
+# Periodic windows NumPy computes (the first N of a symmetric N + 1), the same numbers as scipy.signal.get_window's:
+# scipy.signal takes over a second to import, which every command that opens a model would pay.
+_NUMPY_WINDOWS = {"hann": np.hanning, "hamming": np.hamming, "blackman": np.blackman}
+
+
+def _periodic_window(name: str, length: int) -> np.ndarray:
+  if name in _NUMPY_WINDOWS:
+    return _NUMPY_WINDOWS[name](length + 1)[:-1]
+  import scipy.signal
+
+  return scipy.signal.get_window(name, length, fftbins=True)
+
+
 @functools.lru_cache(maxsize=32)
 def analysis_window(spec: FrontendSpec) -> np.ndarray:
   """The periodic window of `win_length`, zero-padded to `n_fft` around the centre (as librosa)."""
-  import scipy.signal
-
-  win = scipy.signal.get_window(spec.window, spec.win_length, fftbins=True)
+  win = _periodic_window(spec.window, spec.win_length)
   left = (spec.n_fft - spec.win_length) // 2
   out = np.zeros(spec.n_fft, np.float64)
   out[left : left + spec.win_length] = win

@@ -59,6 +59,18 @@ def init_variables(model: models.Transcriber, config, rng) -> dict:
   return model.init({"params": rng}, jnp.zeros((1, samples), jnp.float32), train=False, beat_ids=beat_ids)
 
 
+def abstract_variables(model: models.Transcriber, config) -> dict:
+  """The shapes and dtypes of the model's variables (one trace of `init`, no computation)."""
+  return jax.eval_shape(lambda r: init_variables(model, config, r), jax.random.key(0))
+
+
+def abstract_state(variables: dict, optimizer: optax.GradientTransformation) -> TrainState:
+  """The shapes of a train state holding `variables` (abstract or real), without tracing the model again."""
+  params = variables["params"]
+  step = jax.ShapeDtypeStruct((), jnp.int32)
+  return TrainState(step, params, variables.get("batch_stats", {}), jax.eval_shape(optimizer.init, params))
+
+
 def create_state(model, optimizer, config, rng) -> TrainState:
   """The initial state (call under `jax.jit` with replicated out_shardings)."""
   variables = init_variables(model, config, rng)

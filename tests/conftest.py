@@ -21,6 +21,14 @@ MAESTRO_MINI = SHARED / "fixtures" / "maestro_mini"
 BANK_RATE = 48000
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compilation_cache(tmp_path_factory):
+  """The commands tests run share one JAX + inference cache for the session, not the user's ~/.cache."""
+  path = tmp_path_factory.mktemp("jax-cache")
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = str(path)
+  return path
+
+
 def require(ready: bool, reason: str) -> None:
   """Skips the test where `ready` is false, except in CI (CI=true), where ../shared and every SoundFont
   scripts/setup.sh installs must be there: a missing one fails, so CI cannot pass by skipping."""

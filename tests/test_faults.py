@@ -178,8 +178,9 @@ def test_transcribe_never_overwrites_and_survives_a_full_disk(run_dir, piano_wav
   assert sorted(p.name for p in (tmp_path / "out").glob("*.mid")) == ["song.flac.mid", "song.wav.mid"]
   for i in range(6):
     soundfile.write(folder / f"take{i}.wav", audio, rate)
-  with small_disk(tmp_path, size="400k") as disk:
-    done = launch("--mode=transcribe", f"--checkpoint={run_dir}", f"--input={folder}", f"--output={disk}")
+  with small_disk(tmp_path, size="400k") as disk:  # (the piano rolls fill it)
+    args = f"--checkpoint={run_dir}", f"--input={folder}", f"--output={disk}", "--formats=mid,csv,png"
+    done = launch("--mode=transcribe", *args)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-3000:]
     written = {p.stem for p in disk.glob("*.mid")}
     failed = [line for line in done.stderr.splitlines() if line.startswith("  failed: ")]

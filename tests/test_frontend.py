@@ -190,3 +190,12 @@ def test_mel_filterbank_equals_librosa(htk, band):
   np.testing.assert_allclose(
     frontend.mel_to_hz(frontend.hz_to_mel([30.0, 999.0, 1000.0, 5000.0], htk), htk), [30.0, 999.0, 1000.0, 5000.0]
   )
+
+
+@pytest.mark.parametrize("window", ["hann", "hamming", "blackman"])
+@pytest.mark.parametrize("length", [511, 2048])
+def test_numpy_windows_equal_scipys(window, length):
+  import scipy.signal
+
+  want = scipy.signal.get_window(window, length, fftbins=True)
+  np.testing.assert_allclose(frontend._periodic_window(window, length), want, atol=1e-12)

@@ -22,6 +22,7 @@ class Args:
   data: datasets or evaluation sets: TFDS dataset names (`NAME` or `NAME:SPLIT`) or folders of audio + MIDI.
   checkpoint: a run folder, its checkpoint folder or one step folder (default: the shipped model).
   decode: decoding overrides from flags (None = the model's own), see decoding.DecodeSettings.
+  formats: what a transcription is written as (outputs.FORMATS).
   """
 
   workdir: str | None = None
@@ -31,6 +32,7 @@ class Args:
   checkpoint: str | None = None
   decode: dict = dataclasses.field(default_factory=dict)
   segment_hop_frames: int | None = None
+  formats: tuple = ("mid",)
   offsets: str | None = None
   piano: str | None = None
   variants: str | None = None

@@ -10,7 +10,19 @@ from __future__ import annotations
 
 import os
 
-from pianojax import audio_io, checkpoints, datasets, figures, frontend, inference, metrics, notes, testsets, trainer
+from pianojax import (
+  audio_io,
+  checkpoints,
+  datasets,
+  figures,
+  frontend,
+  inference,
+  metrics,
+  notes,
+  outputs,
+  testsets,
+  trainer,
+)
 from pianojax.errors import UserError
 from pianojax.synth import examples, soundfonts
 
@@ -53,10 +65,8 @@ def transcribe_example(config, workdir: str) -> None:
   found, _ = inference.transcribe_audio(predictor, audio)
   out = os.path.join(workdir, "transcription")
   os.makedirs(out, exist_ok=True)
-  notes.write_midi(found, os.path.join(out, "prelude_c.mid"))
-  figures.plot_roll(
-    audio, found, frontend.FrontendSpec.from_config(model_config.frontend), os.path.join(out, "prelude_c.png")
-  )
+  spec = frontend.FrontendSpec.from_config(model_config.frontend)
+  outputs.write_transcription(found, os.path.join(out, "prelude_c"), ("mid", "png"), audio, spec)
   m = metrics.note_metrics(notes.read_midi(EXAMPLE_MIDI), found)
   print(
     f"shipped model on the example: onset F1 {100 * m['onset_f1']:.1f}%, onset+offset F1 "

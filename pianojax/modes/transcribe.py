@@ -1,96 +1,148 @@
-"""`--mode=transcribe --input=AUDIO_OR_FOLDER --output=DIR [--checkpoint=RUN]`: audio -> MIDI, CSV and a piano roll.
+"""`--mode=transcribe --input=AUDIO_OR_FOLDER --output=DIR [--checkpoint=RUN] [--formats=mid,csv,png]`: audio -> MIDI.
 
 The model and its config come from the checkpoint (default: the shipped model), so a
-checkpoint is all a user needs. Bad files are reported by name with the reason and skipped;
-the rest are still transcribed; the exit code says whether anything failed.
+checkpoint is all a user needs. Each file becomes BASE.mid; a CSV of the notes and a piano-roll
+figure are written only when `--formats` asks for them. Files stream through one pipeline: the
+next file is read while the network runs, segments of consecutive files share batches, and each
+file is decoded and written as soon as its last segment is back. Bad files are reported by name
+with the reason and skipped; the rest are still transcribed; the exit code says whether anything
+failed.
 """
 
 from __future__ import annotations
 
 import collections
-import csv
+import contextlib
 import os
 import sys
+import time
 
-from pianojax import audio_io, figures, frontend, inference, notes
+from pianojax import audio_io, checkpoints, frontend, inference, outputs
 from pianojax.errors import UserError
-
-
-def write_csv(found: notes.NoteSequence, path: str) -> None:
-  with open(path, "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(["onset", "offset", "pitch", "velocity"])
-    for p, on, off, v in zip(found.pitch, found.onset, found.offset, found.velocity, strict=True):
-      w.writerow([f"{on:.4f}", f"{off:.4f}", int(p), int(v)])
 
 
 def run(config, args) -> int:
   """Transcribes a file or every audio file under a folder; returns 2 if any file failed."""
   del config  # the checkpoint's own config is used
-  from tqdm import tqdm
-
   if not args.input or not args.output:
     raise UserError("--input=AUDIO_OR_FOLDER and --output=DIR are required for --mode=transcribe")
   if not os.path.exists(args.input):
     raise UserError(f"{args.input}: no such file or folder")
+  formats = outputs.check_formats(args.formats)
   files = audio_io.find_audio_files(args.input)
   if not files:
     raise UserError(f"{args.input}: no audio files found")
-  predictor = inference.Predictor.from_checkpoint(args.checkpoint)
-  config = predictor.config
+  clock = Clock()
+  rate = checkpoints.model_config(args.checkpoint).frontend.sample_rate
+
+  def read(path):
+    with clock.timing("audio"):
+      audio = audio_io.load_audio(path, rate)
+      if audio_io.is_silent(audio):
+        raise audio_io.AudioError(path, "audio is silent")
+      missing = audio_io.missing_fraction(path)
+    if missing > 0.001:
+      print(f"warning: {path}: the file ends before its header says ({100 * missing:.0f}% missing)", file=sys.stderr)
+    return audio
+
+  reading = audio_io.read_ahead(files, read)  # the first file is read while the model loads
+  predictor = inference.Predictor.from_checkpoint(args.checkpoint)  # loaded and compiled
+  clock.lap("model")
+  spec = frontend.FrontendSpec.from_config(predictor.config.frontend)
   decode = predictor.decode.replace(**args.decode)
   os.makedirs(args.output, exist_ok=True)
   names = output_names(files, args.input)
   failed = []
-  for path in tqdm(files, desc="transcribing", unit="file", disable=len(files) == 1):
-    try:
-      audio = audio_io.load_audio(path, config.frontend.sample_rate)
-      if audio_io.is_silent(audio):
-        raise audio_io.AudioError(path, "audio is silent")
-    except audio_io.AudioError as e:
-      print(f"skipped {e}", file=sys.stderr)
-      failed.append(path)
-      continue
-    missing = audio_io.missing_fraction(path)
-    if missing > 0.001:
-      print(f"warning: {path}: the file ends before its header says ({100 * missing:.0f}% missing)", file=sys.stderr)
-    n_seg = 1 + len(audio) // (config.frontend.hop_length * config.inference.segment_hop_frames)
-    with tqdm(total=n_seg, desc=os.path.basename(path), unit="seg", leave=False, disable=n_seg < 64) as bar:
-      found, _ = inference.transcribe_audio(predictor, audio, decode, progress=bar.update)
-    base = os.path.join(args.output, names[path])
-    try:
-      write_outputs(found, audio, frontend.FrontendSpec.from_config(config.frontend), base)
-    except OSError as e:  # disk full, read-only: named; the files done so far stay, no half-written one does
-      print(f"skipped {path}: cannot write {e.filename or base}: {e.strerror or e}", file=sys.stderr)
-      failed.append(path)
-      continue
-    print(f"{path}: {len(found)} notes -> {base}.mid")
+  loaded = {}  # path -> audio, kept only for files whose figure is asked for, until it is drawn
+
+  def signals():
+    for path, audio in reading:
+      if "png" in formats and not isinstance(audio, Exception):
+        loaded[path] = audio
+      yield path, audio
+
+  with Progress(len(files)) as progress:
+    for path, probs in inference.stream_outputs(predictor, signals()):
+      progress.file_done()
+      if isinstance(probs, Exception):
+        print(f"skipped {probs}", file=sys.stderr)
+        failed.append(path)
+        continue
+      with clock.timing("decoding"):
+        found = inference.decode_probs(predictor, probs, decode)
+      base = os.path.join(args.output, names[path])
+      try:
+        with clock.timing("writing"):
+          outputs.write_transcription(found, base, formats, loaded.pop(path, None), spec)
+      except OSError as e:  # disk full, read-only: named; the files done so far stay, no half-written one does
+        print(f"skipped {path}: cannot write {e.filename or base}: {e.strerror or e}", file=sys.stderr)
+        failed.append(path)
+        continue
+      progress.write(f"{path}: {len(found)} notes -> {base}.{formats[0]}")
+  clock.lap("files")
   done = len(files) - len(failed)
   print(
-    f"transcribed {done} of {len(files)} file(s) into {args.output}" + (f"; {len(failed)} failed:" if failed else "")
+    f"transcribed {done} of {len(files)} file(s) into {args.output} ({clock.summary()})"
+    + (f"; {len(failed)} failed:" if failed else "")
   )
   for path in failed:
     print(f"  failed: {path}", file=sys.stderr)
   return 2 if failed else 0
 
 
-def write_outputs(found: notes.NoteSequence, audio, spec: frontend.FrontendSpec, base: str) -> None:
-  """BASE.mid, BASE.csv and BASE.png, all or none: each is written under a temporary name, then renamed."""
-  writers = {
-    ".mid": lambda p: notes.write_midi(found, p),
-    ".csv": lambda p: write_csv(found, p),
-    ".png": lambda p: figures.plot_roll(audio, found, spec, p),
-  }
-  partial = {ext: f"{base}.partial{ext}" for ext in writers}
-  try:
-    for ext, write in writers.items():
-      write(partial[ext])
-    for ext in writers:
-      os.replace(partial[ext], base + ext)
-  finally:
-    for path in partial.values():
-      if os.path.exists(path):
-        os.remove(path)
+class Clock:
+  """Where the command's time went: consecutive laps (model, files) and, within them, time spent in named kinds of
+  work (audio is read in a background thread, so it overlaps the network)."""
+
+  def __init__(self):
+    self._last = time.perf_counter()
+    self.laps: dict[str, float] = {}
+    self.spent: collections.Counter = collections.Counter()
+
+  def lap(self, name: str) -> None:
+    now = time.perf_counter()
+    self.laps[name] = now - self._last
+    self._last = now
+
+  @contextlib.contextmanager
+  def timing(self, name: str):
+    start = time.perf_counter()
+    try:
+      yield
+    finally:
+      self.spent[name] += time.perf_counter() - start
+
+  def summary(self) -> str:
+    inner = ", ".join(f"{k} {v:.2f}" for k, v in sorted(self.spent.items()))
+    return f"model {self.laps['model']:.2f} s, files {self.laps['files']:.2f} s: {inner}"
+
+
+class Progress:
+  """A files bar on a terminal for folders (tqdm, imported only then); plain lines otherwise."""
+
+  def __init__(self, total: int):
+    self.bar = None
+    if total > 1 and sys.stderr.isatty():
+      from tqdm import tqdm
+
+      self.bar = tqdm(total=total, desc="transcribing", unit="file")
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    if self.bar is not None:
+      self.bar.close()
+
+  def file_done(self) -> None:
+    if self.bar is not None:
+      self.bar.update(1)
+
+  def write(self, line: str) -> None:
+    if self.bar is not None:
+      self.bar.write(line)
+    else:
+      print(line)
 
 
 def output_names(files: list[str], root: str) -> dict[str, str]:

@@ -27,8 +27,8 @@ def transcribe(args):
   return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
 
 
-def test_file_to_midi_that_reads_back(piano_wav, tmp_path):
-  done = transcribe([f"--input={piano_wav}", f"--output={tmp_path}"])  # the shipped model
+def test_file_to_midi_csv_and_figure_that_read_back(piano_wav, tmp_path):
+  done = transcribe([f"--input={piano_wav}", f"--output={tmp_path}", "--formats=mid,csv,png"])  # the shipped model
   assert done.returncode == 0, done.stderr[-2000:]
   midi = pretty_midi.PrettyMIDI(str(tmp_path / "piece.mid"))
   rows = (tmp_path / "piece.csv").read_text().splitlines()
@@ -52,6 +52,42 @@ def test_folder_with_a_corrupt_file_transcribes_the_rest(run_dir, piano_wav, tmp
   assert "corrupt.wav" in done.stderr and "silent.wav" in done.stderr and "Traceback" not in done.stderr
   assert (out / "sub__good.mid").exists() and (out / "stereo48k.mid").exists()
   assert not (out / "corrupt.mid").exists()
+
+
+def test_a_folder_gives_only_midi_and_the_same_notes_as_each_file_alone(piano_wav, tmp_path):
+  """Files of a folder share batches (and the shipped model's segments), yet each file's notes are exactly those of
+  the file transcribed alone; nothing but the MIDI files is written unless asked for."""
+  import librosa
+
+  from pianojax import inference
+
+  audio, rate = soundfile.read(piano_wav)
+  folder = tmp_path / "in"
+  folder.mkdir()
+  pieces = {"a": audio, "b": audio[: len(audio) // 3] * 0.3, "c": np.concatenate([audio[rate:], audio])}
+  for name, piece in pieces.items():
+    soundfile.write(folder / f"{name}.wav", piece, rate)
+  (folder / "notes.txt").write_text("not audio")
+  out = tmp_path / "out"
+  done = transcribe([f"--input={folder}", f"--output={out}"])
+  assert done.returncode == 0, done.stderr[-2000:]
+  assert sorted(p.name for p in out.iterdir()) == ["a.mid", "b.mid", "c.mid"]
+  predictor = inference.Predictor.from_checkpoint()
+  signals = {
+    n: librosa.resample(p.astype(np.float32), orig_sr=rate, target_sr=16000, res_type="soxr_hq")
+    for n, p in pieces.items()
+  }
+  together = dict(inference.stream_outputs(predictor, signals.items()))
+  for name, signal in signals.items():
+    alone = inference.frame_outputs(predictor, signal)
+    for head in alone:  # batches shared across files change nothing
+      np.testing.assert_array_equal(together[name][head], alone[head], err_msg=f"{name} {head}")
+    expected = tmp_path / f"{name}.alone.mid"
+    notes.write_midi(inference.decode_probs(predictor, alone), expected)
+    found, want = notes.read_midi(out / f"{name}.mid"), notes.read_midi(expected)
+    assert len(found) == len(want) > 3, name
+    for field in ("pitch", "onset", "offset", "velocity"):
+      np.testing.assert_array_equal(getattr(found, field), getattr(want, field), err_msg=f"{name} {field}")
 
 
 def test_missing_or_mismatched_checkpoint_fails_in_one_line(run_dir, piano_wav, tmp_path):
