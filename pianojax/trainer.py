@@ -155,6 +155,7 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
 
   writer = MetricWriter(workdir, enabled=jax.process_index() == 0)
   if start >= config.train.steps:
+    ckpt.close()  # (step 0's save is asynchronous: done before returning, or a caller may not find it)
     log(f"already trained {start} steps")
     return {"step": start, **evaluate(config, model, state.variables, mesh)}
 
