@@ -23,9 +23,14 @@ BANK_RATE = 48000
 
 @pytest.fixture(scope="session", autouse=True)
 def compilation_cache(tmp_path_factory):
-  """The commands tests run share one JAX + inference cache for the session, not the user's ~/.cache."""
+  """One JAX compilation cache (and inference cache) for the session, not the user's ~/.cache: the commands tests
+  run read it through JAX_COMPILATION_CACHE_DIR, and this process too, so the many tests that compile the same tiny
+  train step pay for one compile (programs taking over a second to compile, JAX's default)."""
+  import jax
+
   path = tmp_path_factory.mktemp("jax-cache")
   os.environ["JAX_COMPILATION_CACHE_DIR"] = str(path)
+  jax.config.update("jax_compilation_cache_dir", str(path))
   return path
 
 
