@@ -19,13 +19,13 @@ import shutil
 import jax
 import numpy as np
 
-from pianojax import settings
+from pianojax import paths, settings
 from pianojax.errors import UserError
 
 # Config fields that must match between a checkpoint and the code that restores it.
 MODEL_FIELDS = ("frontend", "model", "objective", "data.segment_frames")
 # The model shipped with the repository (docs/MODEL.md): what commands use without --checkpoint.
-DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "default")
+DEFAULT_MODEL = paths.shipped("models", "default")
 
 
 class CheckpointError(UserError):

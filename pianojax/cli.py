@@ -48,9 +48,9 @@ def check_args(mode: str, args: Args) -> None:
       raise UserError(f"--output={args.output} is not writable")
 
 
-def unknown_override(argv: list[str]) -> str:
+def unknown_override(argv: list[str], default_config: str = "configs/default.py") -> str:
   """The first `--config.KEY=...` in argv whose KEY the config file lacks, as a one-line message."""
-  path = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), "configs/default.py")
+  path = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), default_config)
   spec = importlib.util.spec_from_file_location("_pianojax_config", path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)

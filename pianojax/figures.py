@@ -107,3 +107,29 @@ def plot_comparison(ref_roll: np.ndarray, est_roll: np.ndarray, frame_rate: floa
   fig.tight_layout()
   fig.savefig(path, dpi=80)
   plt.close(fig)
+
+
+def plot_eval_summary(per_file: dict[str, dict[str, float]], path: str, title: str = "") -> None:
+  """Per-file onset F1 (and onset+offset F1) as bars, worst first, beside onset precision against recall."""
+  plt = _pyplot()
+  names = sorted(per_file, key=lambda n: per_file[n]["onset_f1"])
+  f1 = np.array([per_file[n]["onset_f1"] for n in names])
+  f1_off = np.array([per_file[n]["onset_offset_f1"] for n in names])
+  precision = np.array([per_file[n]["onset_precision"] for n in names])
+  recall = np.array([per_file[n]["onset_recall"] for n in names])
+  fig, (bars, scatter) = plt.subplots(
+    1, 2, figsize=(14, max(3.0, 0.25 * len(names) + 1.5)), gridspec_kw={"width_ratios": [2, 1]}
+  )
+  y = np.arange(len(names))
+  bars.barh(y, 100 * f1, color="#3465a4", label="onset F1")
+  bars.barh(y, 100 * f1_off, color="#f57900", height=0.4, label="onset+offset F1")
+  bars.set_yticks(y, names, fontsize=7)
+  bars.set(xlim=(0, 100), xlabel="F1 (%)", title=f"{title} per file (mean onset F1 {100 * f1.mean():.1f})".strip())
+  bars.legend(loc="lower right")
+  scatter.scatter(100 * recall, 100 * precision, color="#3465a4")
+  scatter.plot([0, 100], [0, 100], color="0.7", lw=0.8)
+  scatter.set(xlim=(0, 102), ylim=(0, 102), xlabel="onset recall (%)", ylabel="onset precision (%)", aspect="equal")
+  scatter.set_title("each file: precision vs recall")
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)

@@ -116,7 +116,8 @@ class Predictor:
       return cls(config, None, variables, size, mesh, exported).compile()
     config, model, variables = checkpoints.load_model(path)
     predictor = cls(config, model, variables, size, mesh)
-    inference_cache.save_program(program_key, predictor.export())
+    if inference_cache.enabled():
+      inference_cache.save_program(program_key, predictor.export())
     inference_cache.save_weights(weights_key, variables)
     return predictor.compile()
 

@@ -39,6 +39,11 @@ def _folder() -> str | None:
   return os.path.join(directory, "pianojax") if directory else None
 
 
+def enabled() -> bool:
+  """Whether there is a cache folder (JAX's compilation cache is on)."""
+  return _folder() is not None
+
+
 def program_key(config, batch_size: int, devices) -> str:
   """The digest naming the compiled forward pass of `config` at `batch_size` over `devices`."""
   import jax
@@ -102,8 +107,13 @@ def _write(name: str, value) -> None:
 
 
 def save_program(name: str, exported) -> None:
-  """Stores an exported forward pass (`jax.export.Exported`, serialized StableHLO)."""
-  _write(name, bytes(exported.serialize()))
+  """Stores an exported forward pass (`jax.export.Exported`, serialized StableHLO); without `flatbuffers`
+  (which JAX's serialization needs) nothing is stored."""
+  try:
+    blob = bytes(exported.serialize())
+  except ImportError:
+    return
+  _write(name, blob)
 
 
 def load_program(name: str):

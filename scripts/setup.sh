@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs what pianojax needs on a Debian machine (safe to re-run; skips what is already there):
 # system packages (python3-venv, FluidSynth and SoundFonts) when run as root, then .venv from requirements.txt.
+#   bash scripts/setup.sh            # the project's .venv (README's commands use it)
+#   bash scripts/setup.sh --system   # into the running python3 instead (a Colab or Jupyter kernel: the notebook)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+system=0
+[ "${1:-}" = "--system" ] && system=1
 
 APT_PACKAGES=(python3 python3-venv python3-dev fluidsynth fluid-soundfont-gm timgm6mb-soundfont
   musescore-general-soundfont fluidr3mono-gm-soundfont csound-soundfont)
@@ -19,6 +23,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     echo "setup: not root, skipping apt packages: ${missing[*]} (install them yourself if something fails)" >&2
   fi
+fi
+
+if [ "$system" = 1 ]; then
+  python3 -m pip install -q -r requirements.txt
+  python3 -m pip install -q --no-deps -e .
+  python3 -c 'import sys; from pianojax.synth import soundfonts; sys.exit(soundfonts.check_installed())'
+  exit 0
 fi
 
 stamp=.venv/.requirements.sha256

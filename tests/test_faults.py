@@ -251,6 +251,8 @@ def test_build_data_refuses_a_midi_folder_where_no_file_reads(tmp_path):
     ("transcribe", ["--frame_threshold=nan"], "--frame_threshold=nan: must be a probability in [0, 1]"),
     ("transcribe", ["--min_note_ms=-5"], "--min_note_ms=-5.0: must be a number of milliseconds >= 0"),
     ("transcribe", ["--output=README.md", "--input=README.md"], "--output=README.md is a file: give a folder"),
+    ("transcribe", ["--formats=mid,wav", "--input=x.wav", "--output=o"], "--formats: unknown format 'wav'"),
+    ("train", ["--config=configs/nope.py"], "--config=configs/nope.py: cannot load it ([Errno 2] No such file"),
     ("eval", ["--checkpoint=/no/such/run", "--data=x", "--output=o"], "--checkpoint=/no/such/run: no such file"),
   ],
 )

@@ -20,15 +20,14 @@ from pianojax import (
   metrics,
   notes,
   outputs,
+  paths,
   testsets,
   trainer,
 )
 from pianojax.errors import UserError
 from pianojax.synth import examples, soundfonts
 
-EXAMPLE_MIDI = os.path.join(
-  os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples", "prelude_c.mid"
-)
+EXAMPLE_MIDI = paths.shipped("examples", "prelude_c.mid")
 
 
 def run(config, args) -> int:

@@ -2,8 +2,9 @@
 
 Note and frame metrics of a model on evaluation sets (pianojax.records; scored by
 pianojax.scoring, as train-time evaluation and sweeps score): `eval.json` (per record and
-mean), `eval.md` (a Markdown table) and, per record, the prediction over the ground truth
-(hits green, false positives red, misses blue). Reference offsets are the model's
+mean), `eval.md` (a Markdown table), `eval_summary.png` (per-file onset F1 bars, precision against
+recall) and, per record, the prediction over the ground truth (hits green, false positives red,
+misses blue). Reference offsets are the model's
 `data.offset_mode` (pedal-extended, as MAESTRO's evaluation) unless `--offsets` says otherwise.
 """
 
@@ -49,6 +50,8 @@ def run(config, args) -> int:
   table = metrics.markdown_table({**per_record, "**mean**": report["mean"]}, "file")
   with open(os.path.join(args.output, "eval.md"), "w") as f:
     f.write(table + "\n")
+  if per_record:
+    figures.plot_eval_summary(per_record, os.path.join(args.output, "eval_summary.png"), args.data)
   print(table)
   for what, reason in problems.items():
     print(f"not scored: {what}: {reason}", file=sys.stderr)

@@ -32,3 +32,4 @@ def test_eval_command_on_a_folder(run_dir, tmp_path):
   assert abs(report["mean"]["frame_f1"] - np.mean([m["frame_f1"] for m in report["per_file"].values()])) < 1e-9
   assert "| **mean** |" in (out / "eval.md").read_text()
   assert (out / "one.png").read_bytes()[:4] == b"\x89PNG"
+  assert (out / "eval_summary.png").read_bytes()[:4] == b"\x89PNG"
