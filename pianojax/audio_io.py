@@ -175,31 +175,34 @@ def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> N
   soundfile.write(os.fspath(path), np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16")
 
 
-def read_ahead(paths, read, ahead: int = 1):
+class ReadAhead:
   """(path, read(path)) for each path, in order, the next `ahead` files read in a background thread while the
-  caller works on this one. Reading starts at once (before the first item is asked for). A file whose `read`
-  raises AudioError yields the error in place of its audio."""
-  import concurrent.futures
+  caller works on this one. Reading starts at once (before the first item is asked for); `close()` (or the end of
+  the iteration) stops it. A file whose `read` raises AudioError yields the error in place of its audio."""
 
-  def safe(path):
+  def __init__(self, paths, read, ahead: int = 1):
+    import concurrent.futures
+
+    self._paths, self._read, self._ahead = list(paths), read, ahead
+    self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="read")
+    self._pending = [self._pool.submit(self._safe, p) for p in self._paths[: ahead + 1]]
+
+  def _safe(self, path):
     try:
-      return read(path)
+      return self._read(path)
     except AudioError as e:
       return e
 
-  paths = list(paths)
-  pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="read")
-  pending = [pool.submit(safe, p) for p in paths[: ahead + 1]]
-
-  def results():
+  def __iter__(self):
     try:
-      for i, path in enumerate(paths):
-        result = pending[i].result()
-        pending[i] = None  # the audio is the caller's now
-        if i + ahead + 1 < len(paths):
-          pending.append(pool.submit(safe, paths[i + ahead + 1]))
+      for i, path in enumerate(self._paths):
+        result = self._pending[i].result()
+        self._pending[i] = None  # the audio is the caller's now
+        if i + self._ahead + 1 < len(self._paths):
+          self._pending.append(self._pool.submit(self._safe, self._paths[i + self._ahead + 1]))
         yield path, result
     finally:
-      pool.shutdown(wait=False, cancel_futures=True)
+      self.close()
 
-  return results()
+  def close(self) -> None:
+    self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,9 +1,10 @@
 """Running a trained model over audio of any length: segment -> batched forward -> stitch -> decode.
 
-The audio is cut into overlapping segments of the training length, run through the one
-jitted forward pass in fixed-size batches (one compilation), and each frame is taken from
-the segment where it lies furthest from an edge (`framing.owners`), written straight into
-the output: memory is the audio plus the output rolls, whatever the length.
+Audio is cut into overlapping segments of the training length and run through the one jitted
+forward pass in fixed-size batches (one compilation); segments of consecutive files share
+batches and several calls run at once (`stream_probabilities`). Each frame is taken from the
+segment where it lies furthest from an edge (`framing.owners`), written straight into the
+output: memory is the audio plus the output rolls, whatever the length.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class Predictor:
 
   Carries the model's config (framing, decoding, inference settings) so one object is all
   the inference functions below need. Built from a Flax model, or (`from_checkpoint`, from the
-  second time on a machine) from its compiled forward pass in `inference_cache`, with no tracing.
+  second time on a machine) from its exported forward pass in `inference_cache`, without Flax.
   """
 
   def __init__(  # noqa: PLR0917

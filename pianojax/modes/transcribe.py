@@ -45,8 +45,12 @@ def run(config, args) -> int:
       print(f"warning: {path}: the file ends before its header says ({100 * missing:.0f}% missing)", file=sys.stderr)
     return audio
 
-  reading = audio_io.read_ahead(files, read)  # the first file is read while the model loads
-  predictor = inference.Predictor.from_checkpoint(args.checkpoint)  # loaded and compiled
+  reading = audio_io.ReadAhead(files, read)  # the first file is read while the model loads
+  try:
+    predictor = inference.Predictor.from_checkpoint(args.checkpoint)  # loaded and compiled
+  except BaseException:
+    reading.close()
+    raise
   clock.lap("model")
   spec = frontend.FrontendSpec.from_config(predictor.config.frontend)
   decode = predictor.decode.replace(**args.decode)
