@@ -31,6 +31,21 @@ class MaskSpec:
   freq_width: int = 0
 
 
+def pointwise_conv(lhs, rhs, window_strides, padding, *args, precision=None, **kwargs):
+  """`lax.conv_general_dilated` for a 1x1 kernel at stride 1, as one matmul over the channels (NHWC x HWIO).
+
+  The same numbers up to float rounding; given to `nn.Conv` (`conv_general_dilated=`), so parameters, names and
+  initial values stay nn.Conv's and every checkpoint restores. XLA's CPU backend runs 1x1 convolutions, their
+  backward pass above all, at 14-22 GFLOP/s on the 2-core machine against 290 for a matmul
+  (`benchmarks/train_layers.py`, docs/BENCHMARKS.md).
+  """
+  del padding, args, kwargs  # (a 1x1 kernel needs no padding; dilations do nothing to it)
+  if rhs.shape[:-2] != (1,) * (rhs.ndim - 2) or any(s != 1 for s in window_strides):
+    raise ValueError(f"pointwise_conv is for 1x1 kernels at stride 1, got {rhs.shape} at {window_strides}")
+  kernel = rhs.reshape(rhs.shape[-2:])
+  return jax.lax.dot_general(lhs, kernel, (((lhs.ndim - 1,), (0,)), ((), ())), precision=precision)
+
+
 class DenseLayer(nn.Module):
   """BN-ReLU-1x1 conv (bottleneck) -> BN-ReLU-3x3 conv, output concatenated to the input."""
 
@@ -44,7 +59,9 @@ class DenseLayer(nn.Module):
     norm = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)  # noqa: E731
     y = x
     if self.bottleneck:
-      y = nn.Conv(self.bottleneck * self.growth, (1, 1), use_bias=False, dtype=self.dtype)(nn.relu(norm()(y)))
+      y = nn.Conv(
+        self.bottleneck * self.growth, (1, 1), use_bias=False, dtype=self.dtype, conv_general_dilated=pointwise_conv
+      )(nn.relu(norm()(y)))
     y = nn.Conv(self.growth, (3, 3), use_bias=False, dtype=self.dtype)(nn.relu(norm()(y)))
     if self.dropout:
       y = nn.Dropout(self.dropout, deterministic=not train)(y)
@@ -60,7 +77,9 @@ class Transition(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool):
     x = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(x)
-    x = nn.Conv(self.channels, (1, 1), use_bias=False, dtype=self.dtype)(nn.relu(x))
+    x = nn.Conv(self.channels, (1, 1), use_bias=False, dtype=self.dtype, conv_general_dilated=pointwise_conv)(
+      nn.relu(x)
+    )
     return nn.avg_pool(x, (1, 2), strides=(1, 2))
 
 
