@@ -9,7 +9,7 @@ Times the jitted train step alone on a fixed random batch already on the device 
 input pipeline is measured by benchmarks/data.py). FLOPs are counted by hand from every
 conv and dense layer's shapes (XLA's GPU cost analysis leaves out cuDNN convolutions):
 forward x 3 for forward + backward. MFU is against the card's dense bf16 peak; on a CPU the reference is
-the f32 matmul rate XLA reaches on this machine (measured here, `matmul_flops`).
+the f32 matmul rate XLA reaches on this machine (measured here, `train_common.matmul_flops`).
 Prints one JSON line last.
 """
 
@@ -22,11 +22,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax
 import numpy as np
+import train_common
 from absl import app, flags
 from ml_collections import config_flags
 
-from pianojax import labels, models, settings, trainer
 from pianojax import mesh as mesh_lib
+from pianojax import models, settings, trainer
 from pianojax import state as state_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Config file.", lock_config=False)
@@ -36,20 +37,6 @@ _LABEL = flags.DEFINE_string("label", "", "A name for this row.")
 
 # Dense bf16 tensor-core peak (FLOP/s), by device kind substring.
 PEAK_BF16 = {"H200": 989.4e12, "H100": 989.4e12, "A100": 312e12, "L4": 121e12}
-
-
-def matmul_flops() -> float:
-  """What this machine's XLA reaches on an f32 2048 x 2048 x 2048 matmul (best of 5), FLOP/s: the CPU's practical
-  peak here (a CPU has no published dense peak that XLA's kernels reach)."""
-  a = jax.numpy.ones((2048, 2048), jax.numpy.float32)
-  f = jax.jit(lambda x, y: x @ y)
-  jax.block_until_ready(f(a, a))
-  best = float("inf")
-  for _ in range(5):
-    start = time.perf_counter()
-    jax.block_until_ready(f(a, a))
-    best = min(best, time.perf_counter() - start)
-  return 2 * 2048**3 / best
 
 
 def peak_flops(device) -> float | None:
@@ -76,12 +63,7 @@ def main(argv):
   state = jax.jit(lambda r: state_lib.create_state(model, optimizer, config, r), out_shardings=rep)(rng)
   samples = config.data.segment_frames * config.frontend.hop_length
   batch_size = config.train.batch_size
-  gen = np.random.default_rng(0)
-  batch = {"audio": (0.1 * gen.standard_normal((batch_size, samples))).astype(np.float32)}
-  for k in labels.TARGET_KEYS:
-    batch[k] = (gen.random((batch_size, config.data.segment_frames, 88)) < 0.02).astype(np.float32)
-  batch["mask"] = np.ones((batch_size, config.data.segment_frames), np.float32)
-  batch = mesh_lib.to_global(batch, mesh)
+  batch = train_common.random_batch(config, batch_size, mesh)
   step = trainer.jit_train_step(model, optimizer, config, mesh, rng)
 
   start = time.perf_counter()
@@ -122,7 +104,7 @@ def main(argv):
     result["mfu"] = round(flops_per_step / step_s / peak, 4)
   achieved = f"{result['achieved_tflops']} TFLOP/s" + (f", MFU {result['mfu']:.1%}" if peak else "")
   if device.platform == "cpu":
-    matmul = matmul_flops()
+    matmul = train_common.matmul_flops()
     result["achieved_gflops"] = round(flops_per_step / step_s / 1e9, 1)
     result["matmul_gflops"] = round(matmul / 1e9, 1)
     result["share_of_matmul"] = round(flops_per_step / step_s / matmul, 3)

@@ -23,10 +23,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import train_common
 from absl import app, flags
 from ml_collections import config_flags
 
-from pianojax import frontend, labels, models, settings, trainer
+from pianojax import frontend, models, settings, trainer
 from pianojax import mesh as mesh_lib
 from pianojax import state as state_lib
 
@@ -43,12 +44,6 @@ def best_time(fn, *args, repeats: int) -> float:
     jax.block_until_ready(fn(*args))
     times.append(time.perf_counter() - start)
   return min(times)
-
-
-def matmul_gflops(repeats: int) -> float:
-  a = jnp.ones((2048, 2048), jnp.float32)
-  f = jax.jit(lambda x, y: x @ y)
-  return 2 * 2048**3 / best_time(f, a, a, repeats=repeats) / 1e9
 
 
 def layer_calls(model, variables, batch_shape):
@@ -110,7 +105,7 @@ def main(argv):
   model = models.build(config)
   samples = config.data.segment_frames * config.frontend.hop_length
   variables = jax.jit(lambda r: state_lib.init_variables(model, config, r))(jax.random.key(0))
-  peak = matmul_gflops(repeats)
+  peak = train_common.matmul_flops(repeats) / 1e9
   print(f"{jax.devices()[0].device_kind} x {len(jax.devices())}: f32 2048^3 matmul {peak:.1f} GFLOP/s")
 
   # The whole step, as benchmarks/train.py times it.
@@ -118,12 +113,7 @@ def main(argv):
   optimizer = state_lib.make_optimizer(config)
   rep = mesh_lib.replicated(mesh)
   state = jax.jit(lambda r: state_lib.create_state(model, optimizer, config, r), out_shardings=rep)(jax.random.key(0))
-  gen = np.random.default_rng(0)
-  data = {"audio": (0.1 * gen.standard_normal((batch, samples))).astype(np.float32)}
-  for k in labels.TARGET_KEYS:
-    data[k] = (gen.random((batch, config.data.segment_frames, 88)) < 0.02).astype(np.float32)
-  data["mask"] = np.ones((batch, config.data.segment_frames), np.float32)
-  data = mesh_lib.to_global(data, mesh)
+  data = train_common.random_batch(config, batch, mesh)
   step = trainer.jit_train_step(model, optimizer, config, mesh, jax.random.key(0)).lower(state, data).compile()
   state, metrics = step(state, data)  # (the step donates its state: each call takes the previous one's)
   jax.block_until_ready(metrics)

@@ -1,0 +1,36 @@
+"""What benchmarks/train.py and benchmarks/train_layers.py share (no flags, so both can import it): a fixed random
+training batch and the f32 matmul rate XLA reaches on this machine."""
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from pianojax import labels
+from pianojax import mesh as mesh_lib
+
+
+def random_batch(config, batch_size: int, mesh) -> dict:
+  """A training batch of `batch_size` random segments with sparse random targets, sharded over `mesh`."""
+  samples = config.data.segment_frames * config.frontend.hop_length
+  gen = np.random.default_rng(0)
+  batch = {"audio": (0.1 * gen.standard_normal((batch_size, samples))).astype(np.float32)}
+  for k in labels.TARGET_KEYS:
+    batch[k] = (gen.random((batch_size, config.data.segment_frames, 88)) < 0.02).astype(np.float32)
+  batch["mask"] = np.ones((batch_size, config.data.segment_frames), np.float32)
+  return mesh_lib.to_global(batch, mesh)
+
+
+def matmul_flops(repeats: int = 5) -> float:
+  """FLOP/s of an f32 2048 x 2048 x 2048 matmul (best of `repeats`): a CPU's practical peak here (no published
+  dense peak of a CPU is what XLA's kernels reach)."""
+  a = jnp.ones((2048, 2048), jnp.float32)
+  f = jax.jit(lambda x, y: x @ y)
+  jax.block_until_ready(f(a, a))
+  best = float("inf")
+  for _ in range(repeats):
+    start = time.perf_counter()
+    jax.block_until_ready(f(a, a))
+    best = min(best, time.perf_counter() - start)
+  return 2 * 2048**3 / best
