@@ -48,6 +48,13 @@ def get_config() -> ml_collections.ConfigDict:
   model.context = "conv"  # none | conv (dilated, residual) | bigru
   model.context_width = 256
   model.context_dilations = (1, 2, 4, 8)
+  # Key-release and sustain-pedal heads (docs/MODEL.md "Note ends and the pedal"): the note heads keep
+  # data.offset_mode's offsets (how long a string sounds); these add where each key is let go and where the
+  # sustain pedal goes down and up, so a transcription carries the pedal as CC64 events.
+  model.pedal = True
+  # The velocity head also sees the features before per-example normalisation (the level it removes); needs
+  # waveform inputs (data.precomputed=False).
+  model.velocity_level = False
 
   # Loss weights and decoding.
   config.loss = loss = ml_collections.ConfigDict()
@@ -55,6 +62,8 @@ def get_config() -> ml_collections.ConfigDict:
   loss.offset_weight = 0.5
   loss.frame_weight = 1.0
   loss.velocity_weight = 0.5
+  loss.release_weight = 0.5  # key-release frame + offset heads (model.pedal)
+  loss.pedal_weight = 0.5  # sustain-pedal frame + onset/offset heads (model.pedal)
   loss.event_pos_weight = 5.0  # positive-class weight in the onset/offset BCE (events are rare)
   loss.frame_pos_weight = 1.0  # positive-class weight in the frame BCE
   config.decode = dec = ml_collections.ConfigDict()
@@ -62,6 +71,8 @@ def get_config() -> ml_collections.ConfigDict:
   dec.frame_threshold = 0.5
   dec.offset_threshold = 0.5
   dec.min_note_ms = 30.0
+  dec.release_threshold = 0.5  # key-release frame probability below which a key is up (model.pedal)
+  dec.pedal_threshold = 0.5  # sustain-pedal frame probability above which the pedal is down (model.pedal)
   dec.min_repeat_ms = 70.0  # two onset peaks of one key closer than this are one attack (regression decoding)
 
   # Inference only (transcribe, eval, tune; stored by export): how long audio is cut and its level.

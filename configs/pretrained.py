@@ -40,7 +40,9 @@ def get_config():
   model.bottleneck = 2
   model.context = "conv"
   model.context_width = 128
-  model.context_dilations = (1, 2, 4, 8)
+  model.context_dilations = (1, 2, 4, 8, 16, 32)  # +-1.3 s of context: note ends and the pedal span seconds
+  model.pedal = True  # key-release and sustain-pedal heads
+  model.velocity_level = True  # per-example normalisation removes the level: the velocity head gets it back
 
   data = config.data
   data.segment_frames = 256  # 5.12 s

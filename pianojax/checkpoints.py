@@ -208,6 +208,57 @@ def restore_variables(path: str, config, abstract: dict | None = None) -> dict:
   return dict(restored) if exported else restored.variables
 
 
+def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
+  """`variables` (a new model's, initialised) with every array that `path`'s checkpoint has at the same place and
+  shape, for `init_from` into a model that grew (new heads, more context layers); (merged, names of the arrays
+  kept new). A kernel that sees appended inputs (a head given more features) keeps its old rows, the new ones
+  zero. A checkpoint of the same model restores whole.
+
+  Raises:
+    CheckpointError: the checkpoint's frontend or objective differ (its weights would mean something else), or
+      nothing in it fits.
+  """
+  saved, root, step = read_config(path)
+  try:
+    check_compatible(saved, config, f"{root} step {step}")
+    return restore_variables(path, config), []
+  except CheckpointError:
+    pass
+  for field in ("frontend", "objective"):
+    a, b = settings.lookup(settings.as_dict(saved), field), settings.lookup(settings.as_dict(config), field)
+    if a[0][a[1]] != b[0][b[1]]:
+      raise CheckpointError(
+        f"init_from {root} step {step}: its {field} differs from the config's; cannot start from it"
+      )
+  old = restore_variables(path, saved)
+  old_leaves = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(old)}
+  fresh = []
+
+  def pick(key, new):
+    name = jax.tree_util.keystr(key)
+    old_value = old_leaves.get(name)
+    if old_value is not None and old_value.shape == new.shape:
+      return old_value
+    if old_value is not None and _widened(old_value.shape, new.shape):
+      # A kernel that now sees more inputs (appended features): the old rows, zeros for the new ones, so the grown
+      # model starts out computing what the old one did.
+      fresh.append(f"{name} (widened)")
+      extra = np.zeros((*new.shape[:-2], new.shape[-2] - old_value.shape[-2], new.shape[-1]), new.dtype)
+      return np.concatenate([np.asarray(old_value), extra], axis=-2)
+    fresh.append(name)
+    return new
+
+  merged = jax.tree_util.tree_map_with_path(pick, variables)
+  if len(fresh) == len(jax.tree.leaves(variables)):
+    raise CheckpointError(f"init_from {root} step {step}: no array of it fits the config's model")
+  return merged, fresh
+
+
+def _widened(old: tuple, new: tuple) -> bool:
+  """Whether a kernel of shape `new` is one of shape `old` with more inputs (axis -2), all else equal."""
+  return len(old) == len(new) >= 2 and old[:-2] == new[:-2] and old[-1] == new[-1] and new[-2] > old[-2]
+
+
 def model_config(path: str | None = None):
   """The config a checkpoint (default: the shipped model) was saved with, without loading its weights."""
   path = path or DEFAULT_MODEL

@@ -72,6 +72,20 @@ _MIN_NOTE = flags.DEFINE_float("min_note_ms", None, "Decoding: shortest note kep
 _MIN_REPEAT = flags.DEFINE_float(
   "min_repeat_ms", None, "Decoding: shortest gap between two onsets of one key, in ms (default: the model's)."
 )
+_RELEASE = flags.DEFINE_float(
+  "release_threshold", None, "Decoding: key-release probability below which a key is up (default: the model's)."
+)
+_PEDAL_THRESHOLD = flags.DEFINE_float(
+  "pedal_threshold", None, "Decoding: sustain-pedal probability above which the pedal is down (default: the model's)."
+)
+_PEDAL = flags.DEFINE_enum(
+  "pedal",
+  "cc64",
+  ["cc64", "extend"],
+  "transcribe: cc64 = notes end at the key release and the sustain pedal is written as CC64 events (plays back "
+  "like the performance); extend = notes last while they sound (pedal-extended), no controllers, for tools that "
+  "ignore CC64.",
+)
 _FORMATS = flags.DEFINE_list(
   "formats", ["mid"], "transcribe: what to write per file, any of mid, csv (the notes), png (a piano roll)."
 )
@@ -108,7 +122,9 @@ def main(argv):
     jax.config.update("jax_cpu_collectives_implementation", "gloo")  # used by CPU devices only
     jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   compile_cache.enable()
-  decode = {f.name: f.value for f in (_ONSET, _FRAME, _MIN_NOTE, _MIN_REPEAT) if f.value is not None}
+  decode = {
+    f.name: f.value for f in (_ONSET, _FRAME, _MIN_NOTE, _MIN_REPEAT, _RELEASE, _PEDAL_THRESHOLD) if f.value is not None
+  }
   args = Args(
     workdir=_WORKDIR.value,
     input=_INPUT.value,
@@ -118,6 +134,7 @@ def main(argv):
     decode=decode,
     segment_hop_frames=_HOP.value,
     formats=tuple(_FORMATS.value),
+    pedal=_PEDAL.value,
     tuned=_TUNED.value,
     offsets=_OFFSETS.value,
     piano=_PIANO.value,

@@ -8,6 +8,14 @@
   peak and its neighbours (sub-frame); offsets likewise from the offset triangle (its
   first peak at least `min_note_ms` after the onset), else from the frame roll.
 Notes shorter than `min_note_ms` are dropped.
+
+A model with key-release and pedal heads (`model.pedal`) also gives, for the same notes, where each key was let go
+(the first frame after the onset where the key-release frame probability falls below `release_threshold`, or an
+earlier release event; never after the note stops sounding), and the sustain pedal: down while the pedal frame
+probability is at least `pedal_threshold`, each edge moved to the pedal onset / offset event beside it (sub-frame
+for regression). `decode_all` returns both forms (`Transcription`): key releases with the pedal as CC64 events
+(plays back like the performance), and the sounding notes, extended through the decoded pedal where the key was let
+go under it (what the pedal-extended evaluation protocol compares).
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ class DecodeSettings:
   offset_threshold: float
   min_note_ms: float  # shortest note kept
   min_repeat_ms: float  # two onset peaks of one key closer than this are one attack (regression)
+  release_threshold: float = 0.5  # key-release frame probability below which a key is up (model.pedal)
+  pedal_threshold: float = 0.5  # sustain-pedal frame probability above which the pedal is down (model.pedal)
 
   def __post_init__(self):
     for field in dataclasses.fields(self):
@@ -93,66 +103,158 @@ def _subframe(y: np.ndarray, i: int) -> float:
   return float(min(max((c - a) / denom, -0.5), 0.0)) if denom > 1e-9 else 0.0
 
 
+@dataclasses.dataclass(frozen=True)
+class Transcription:
+  """One decoding in both forms. `released`: key-release offsets and the sustain pedal as CC64 events;
+  `sounding`: offsets where the string stops sounding (pedal-extended), no pedal events. A model without pedal
+  heads gives its sounding notes for both."""
+
+  released: NoteSequence
+  sounding: NoteSequence
+
+  def notes(self, pedal: str) -> NoteSequence:
+    """ "cc64": `released` (notes + CC64); "extend": `sounding` (no controllers)."""
+    if pedal not in PEDAL_OUTPUTS:
+      raise UserError(f"--pedal={pedal}: choose from {', '.join(PEDAL_OUTPUTS)}")
+    return self.released if pedal == "cc64" else self.sounding
+
+
+PEDAL_OUTPUTS = ("cc64", "extend")
+
+
 def decode(probs: dict[str, np.ndarray], frame_rate: float, objective: str, settings: DecodeSettings) -> NoteSequence:
-  """Notes from per-frame probabilities.
+  """The sounding notes (pedal-extended offsets) of `decode_all`."""
+  return decode_all(probs, frame_rate, objective, settings).sounding
+
+
+def decode_all(
+  probs: dict[str, np.ndarray], frame_rate: float, objective: str, settings: DecodeSettings
+) -> Transcription:
+  """Notes (and the sustain pedal) from per-frame probabilities.
 
   Args:
     probs: "onset"/"offset" (classification) or "onset_reg"/"offset_reg" (regression),
-      plus "frame" and "velocity", each `(frames, 88)` in [0, 1].
+      plus "frame" and "velocity", each `(frames, 88)` in [0, 1]; with the pedal heads also "key_frame",
+      "key_offset[_reg]" `(frames, 88)` and "pedal_frame", "pedal_onset[_reg]", "pedal_offset[_reg]" `(frames, 1)`.
     frame_rate: frames per second.
     objective: which heads to read ("classification" or "regression").
     settings: thresholds and durations.
 
   Returns:
-    The notes, times in seconds.
+    Both forms of the notes, times in seconds.
   """
+  regression = objective == "regression"
+  suffix = "_reg" if regression else ""
+  pitch, on_t, off_t, release_t, vel = _notes(probs, frame_rate, regression, settings)
+  sounding = NoteSequence(pitch, on_t, off_t, vel)
+  if "pedal_frame" not in probs:
+    return Transcription(sounding, sounding)
+  pedal_time, pedal_value = _pedal(
+    probs["pedal_frame"][:, 0],
+    probs["pedal_onset" + suffix][:, 0],
+    probs["pedal_offset" + suffix][:, 0],
+    regression,
+    settings.pedal_threshold,
+  )
+  released = NoteSequence(pitch, on_t, release_t, vel, pedal_time / frame_rate, pedal_value)
+  # A key let go under the pedal sounds until the pedal comes up (or the key is struck again).
+  # (`sounding` and `released` hold the same notes in the same order: NoteSequence sorts by onset, then pitch.)
+  ends = np.maximum(sounding.offset, released.pedal_offsets())
+  return Transcription(released, NoteSequence(sounding.pitch, sounding.onset, ends, sounding.velocity))
+
+
+def _notes(probs, frame_rate: float, regression: bool, settings: DecodeSettings):
+  """(pitch, onset, sounding end, key release, velocity) lists; key release = sounding end without release heads."""
   frame = probs["frame"]
   n_frames = frame.shape[0]
-  regression = objective == "regression"
   onsets = probs["onset_reg" if regression else "onset"]
   offsets = probs["offset_reg" if regression else "offset"]
   velocity = probs["velocity"]
-  onset_threshold, frame_threshold, offset_threshold = (
-    settings.onset_threshold,
-    settings.frame_threshold,
-    settings.offset_threshold,
-  )
+  key_frame = probs.get("key_frame")
+  releases = probs.get("key_offset_reg" if regression else "key_offset")
   min_frames = settings.min_note_ms * frame_rate / 1000.0
   min_gap = settings.min_repeat_ms * frame_rate / 1000.0
-  pitch, on_t, off_t, vel = [], [], [], []
+  pitch, on_t, off_t, release_t, vel = [], [], [], [], []
   for k in range(frame.shape[1]):
     # One key at a time in float32 (outputs may arrive as float16: an hour's worth of all of them in float32
     # would double the memory transcription needs).
     onset = np.asarray(onsets[:, k], np.float32)
     if regression:
-      starts = _peaks(onset, onset_threshold, min_gap)
+      starts = _peaks(onset, settings.onset_threshold, min_gap)
     else:
-      starts = _runs_start(onset >= onset_threshold)
+      starts = _runs_start(onset >= settings.onset_threshold)
     if not len(starts):
       continue
-    held = np.asarray(frame[:, k], np.float32) >= frame_threshold
+    held = np.asarray(frame[:, k], np.float32) >= settings.frame_threshold
     offset = np.asarray(offsets[:, k], np.float32)
-    off_peaks = _peaks(offset, offset_threshold) if regression else np.nonzero(offset >= offset_threshold)[0]
+    off_peaks = _events(offset, settings.offset_threshold, regression)
+    if key_frame is not None:
+      down = np.asarray(key_frame[:, k], np.float32) >= settings.release_threshold
+      release = np.asarray(releases[:, k], np.float32)
+      release_peaks = _events(release, settings.offset_threshold, regression)
     for j, s in enumerate(starts):
       limit = starts[j + 1] if j + 1 < len(starts) else n_frames
-      # The note lasts while the frame roll holds (allowing the onset frame itself).
-      e = s + 1
-      while e < limit and held[e]:
-        e += 1
       # (a regression peak at frame 0 may point before it: clipped to the segment's start)
       start_time = max(0.0, s + (_subframe(onset, s) if regression else 0.0))
-      # The first offset no sooner than the shortest note: an offset head that also fires at
-      # the note's own attack (it does on fast repeated figures) must not delete the note.
-      stop = float(e)
-      for o in off_peaks[(off_peaks > s) & (off_peaks <= e)]:
-        t = o + (_subframe(offset, o) if regression else 0.0)
-        if t - start_time >= min_frames:
-          stop = t
-          break
+      stop = _end(held, s, limit, offset, off_peaks, start_time, min_frames, regression)
       if stop - start_time < min_frames:
         continue
+      let_go = stop
+      if key_frame is not None:
+        let_go = min(stop, _end(down, s, limit, release, release_peaks, start_time, min_frames, regression))
+        let_go = max(let_go, start_time + min_frames)
       pitch.append(k + MIN_PITCH)
       on_t.append(start_time / frame_rate)
       off_t.append(stop / frame_rate)
+      release_t.append(let_go / frame_rate)
       vel.append(min(max(round(float(np.float32(velocity[s, k])) * 127), 1), 127))
-  return NoteSequence(pitch, on_t, off_t, vel)
+  return pitch, on_t, off_t, release_t, vel
+
+
+def _events(y: np.ndarray, threshold: float, regression: bool) -> np.ndarray:
+  """Frames of offset-like events: triangle peaks (regression) or frames at or above the threshold."""
+  return _peaks(y, threshold) if regression else np.nonzero(y >= threshold)[0]
+
+
+def _end(held, s, limit, events_y, event_frames, start_time, min_frames, regression) -> float:  # noqa: PLR0917
+  """Where a note that starts at frame `s` ends (in frames): while `held` holds (allowing the onset frame itself),
+  unless an event comes first."""
+  e = s + 1
+  while e < limit and held[e]:
+    e += 1
+  # The first event no sooner than the shortest note: an offset head that also fires at the note's own
+  # attack (it does on fast repeated figures) must not delete the note.
+  for o in event_frames[(event_frames > s) & (event_frames <= e)]:
+    t = o + (_subframe(events_y, o) if regression else 0.0)
+    if t - start_time >= min_frames:
+      return float(t)
+  return float(e)
+
+
+def _pedal(frame, onset, offset, regression: bool, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+  """CC64 events (times in frames, values 127 / 0) of the sustain pedal from its three heads."""
+  down = np.asarray(frame, np.float32) >= threshold
+  onset, offset = np.asarray(onset, np.float32), np.asarray(offset, np.float32)
+  edges = np.diff(np.concatenate([[0], down.astype(np.int8), [0]]))
+  starts, stops = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+  times, values = [], []
+  for a, b in zip(starts, stops, strict=True):
+    if b - a < 2:  # a one-frame flicker is not a pedal press
+      continue
+    times += [_snap(onset, a, regression), _snap(offset, b, regression)]
+    values += [127, 0]
+  times = np.asarray(times, np.float64)
+  if len(times):  # (snapping must not reorder presses)
+    times = np.maximum.accumulate(times)
+  return times, np.asarray(values, np.int32)
+
+
+def _snap(y: np.ndarray, i: int, regression: bool, reach: int = 3) -> float:
+  """The pedal edge at frame `i` moved to the strongest event within `reach` frames (sub-frame for regression)."""
+  lo, hi = max(0, i - reach), min(len(y), i + reach + 1)
+  if lo >= hi:
+    return float(i)
+  j = lo + int(np.argmax(y[lo:hi]))
+  if y[j] < 0.5:
+    return float(i)
+  return j + (_subframe(y, j) if regression else 0.0)

@@ -307,5 +307,13 @@ def transcribe_audio(
 
 
 def decode_probs(predictor: Predictor, probs: dict[str, np.ndarray], decode: decoding.DecodeSettings | None = None):
-  """Notes from `frame_outputs` (decoding settings: `decode`, else the model's)."""
-  return decoding.decode(probs, predictor.frame_rate, predictor.config.objective, decode or predictor.decode)
+  """The sounding notes (pedal-extended offsets) from `frame_outputs` (decoding settings: `decode`, else the
+  model's)."""
+  return transcription(predictor, probs, decode).sounding
+
+
+def transcription(
+  predictor: Predictor, probs: dict[str, np.ndarray], decode: decoding.DecodeSettings | None = None
+) -> decoding.Transcription:
+  """Both forms of the notes (key releases + CC64; sounding) from `frame_outputs`."""
+  return decoding.decode_all(probs, predictor.frame_rate, predictor.config.objective, decode or predictor.decode)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -30,6 +31,7 @@ class SegmentSpec:
   regression_frames: int = 5
   framing: str = "frame"  # "beat": items also carry `beat_ids` (framing.beat_ids)
   max_beats: int = 64
+  release_and_pedal: bool = False  # also the key-release and sustain-pedal targets (model.pedal)
 
   @property
   def segment_samples(self) -> int:
@@ -49,6 +51,7 @@ class SegmentSpec:
       regression_frames=config.data.regression_frames,
       framing=config.frontend.framing,
       max_beats=config.frontend.max_beats,
+      release_and_pedal=config.model.pedal,
     )
 
 
@@ -64,8 +67,25 @@ def _crop(audio: np.ndarray, start: int, length: int) -> np.ndarray:
   return out
 
 
-def targets_for(notes: NoteSequence, spec: SegmentSpec) -> dict[str, np.ndarray]:
-  return labels.frame_targets(notes, spec.segment_frames, spec.frame_rate, regression_frames=spec.regression_frames)
+class Labels(NamedTuple):
+  """A segment's notes as training labels them (`offset_mode`), and with key releases and the pedal where the
+  release and pedal targets are wanted: cropped, shifted and mixed together."""
+
+  notes: NoteSequence
+  keys: NoteSequence | None = None
+
+  @classmethod
+  def of(cls, notes: NoteSequence, spec: SegmentSpec) -> Labels:
+    return cls(labels.with_offsets(notes, spec.offset_mode), notes if spec.release_and_pedal else None)
+
+  def map(self, fn) -> Labels:
+    return Labels(fn(self.notes), None if self.keys is None else fn(self.keys))
+
+
+def targets_for(notes: Labels, spec: SegmentSpec) -> dict[str, np.ndarray]:
+  return labels.frame_targets(
+    notes.notes, spec.segment_frames, spec.frame_rate, regression_frames=spec.regression_frames, key_notes=notes.keys
+  )
 
 
 class TrainSegments:
@@ -92,18 +112,17 @@ class TrainSegments:
   def __len__(self) -> int:
     return 2**40  # an endless stream, indexed by global example number
 
-  def _record(self, rng) -> tuple[np.ndarray, NoteSequence]:
+  def _record(self, rng) -> tuple[np.ndarray, Labels]:
     source = self.sources[int(rng.choice(len(self.sources), p=self.probs))]
     ex = source[int(rng.integers(len(source)))]
-    notes = labels.with_offsets(encoding.decode_notes(ex), self.spec.offset_mode)
-    return _as_float(ex["audio"]), notes
+    return _as_float(ex["audio"]), Labels.of(encoding.decode_notes(ex), self.spec)
 
-  def _random_crop(self, rng, audio, notes, length: int) -> tuple[np.ndarray, NoteSequence]:
+  def _random_crop(self, rng, audio, notes: Labels, length: int) -> tuple[np.ndarray, Labels]:
     start = int(rng.integers(0, max(len(audio) - length, 0) + 1))
     rate = self.spec.sample_rate
-    return _crop(audio, start, length), notes.clip(start / rate, (start + length) / rate, clamp=False)
+    return _crop(audio, start, length), notes.map(lambda n: n.clip(start / rate, (start + length) / rate, clamp=False))
 
-  def _example(self, rng) -> tuple[np.ndarray, NoteSequence]:
+  def _example(self, rng) -> tuple[np.ndarray, Labels]:
     """A crop of `segment_samples`, augmented in the waveform with labels following."""
     aug, n = self.aug, self.spec.segment_samples
     audio, notes = self._record(rng)
@@ -116,10 +135,10 @@ class TrainSegments:
     audio, notes = self._random_crop(rng, audio, notes, need)
     if speed != 1.0:
       audio = augment.resample_factor(audio, speed)
-      notes = notes.shifted(semitones=semitones, time_scale=1.0 / speed)
+      notes = notes.map(lambda n: n.shifted(semitones=semitones, time_scale=1.0 / speed))
     if stretch != 1.0:
       audio = augment.time_stretch(audio, stretch)
-      notes = notes.shifted(time_scale=1.0 / stretch)
+      notes = notes.map(lambda n: n.shifted(time_scale=1.0 / stretch))
     return _crop(audio, 0, n), notes
 
   def _features_item(self, rng) -> dict[str, np.ndarray]:
@@ -134,8 +153,8 @@ class TrainSegments:
     piece = feats[start : start + n]
     out["features"][: len(piece)] = piece
     out["mask"][: len(piece)] = 1.0
-    notes = labels.with_offsets(encoding.decode_notes(ex), spec.offset_mode)
-    notes = notes.clip(start / spec.frame_rate, (start + n) / spec.frame_rate, clamp=False)
+    notes = Labels.of(encoding.decode_notes(ex), spec)
+    notes = notes.map(lambda s: s.clip(start / spec.frame_rate, (start + n) / spec.frame_rate, clamp=False))
     out.update(targets_for(notes, spec))
     return out
 
@@ -146,8 +165,10 @@ class TrainSegments:
     aug = self.aug
     audio, notes = self._example(rng)
     if aug and aug.mixup_prob > rng.random():
-      other_audio, other_notes = self._example(rng)
-      audio, notes = augment.mix(audio, notes, other_audio, other_notes, float(rng.uniform(-6.0, 0.0)))
+      other_audio, other = self._example(rng)
+      audio, mixed = augment.mix(audio, notes.notes, other_audio, other.notes, float(rng.uniform(-6.0, 0.0)))
+      keys = None if notes.keys is None else NoteSequence.concatenate([notes.keys, other.keys])
+      notes = Labels(mixed, keys)
     if aug and aug.gain_db:
       audio = augment.gain(audio, float(rng.uniform(-aug.gain_db, aug.gain_db)))
     if aug and aug.noise_prob > rng.random():

@@ -8,6 +8,14 @@ Frame i of a segment is centred at `i * hop / sr` seconds (centre-padded STFT). 
 - `velocity`: velocity / 127 on onset frames;
 - `onset_reg`, `offset_reg`: a triangle 1 - |t_frame - t_event| / (J frames), as in Kong et al.'s
   high-resolution transcription, from which decoding recovers sub-frame event times.
+
+With the key-release and pedal targets (`release_and_pedal=True`, for `model.pedal`), also:
+
+- `key_frame`, `key_offset`, `key_offset_reg` `(frames, 88)`: as `frame` / `offset` / `offset_reg`, ending at the
+  key release whatever the pedal does;
+- `pedal_frame` `(frames, 1)`: 1 while the sustain pedal is down (CC64 >= 64);
+- `pedal_onset`, `pedal_offset` and their triangles `pedal_onset_reg`, `pedal_offset_reg` `(frames, 1)`: where it
+  goes down and up (Kong et al. 2021's pedal targets).
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ import numpy as np
 from pianojax.notes import MIN_PITCH, NUM_KEYS, NoteSequence
 
 TARGET_KEYS = ("onset", "frame", "offset", "velocity", "onset_reg", "offset_reg")
+RELEASE_KEYS = ("key_frame", "key_offset", "key_offset_reg")
+PEDAL_KEYS = ("pedal_frame", "pedal_onset", "pedal_offset", "pedal_onset_reg", "pedal_offset_reg")
 
 
 def with_offsets(notes: NoteSequence, offset_mode: str) -> NoteSequence:
@@ -32,7 +42,12 @@ def with_offsets(notes: NoteSequence, offset_mode: str) -> NoteSequence:
 
 
 def frame_targets(
-  notes: NoteSequence, num_frames: int, frame_rate: float, *, regression_frames: int = 5
+  notes: NoteSequence,
+  num_frames: int,
+  frame_rate: float,
+  *,
+  regression_frames: int = 5,
+  key_notes: NoteSequence | None = None,
 ) -> dict[str, np.ndarray]:
   """Rolls `(num_frames, 88)` for the notes of one segment (times relative to its start).
 
@@ -42,11 +57,23 @@ def frame_targets(
     num_frames: frames in the segment.
     frame_rate: frames per second (sample_rate / hop).
     regression_frames: half-width J of the regression triangles, in frames.
+    key_notes: the same notes with key-release offsets and the sustain pedal (clipped the same way): adds the
+      `RELEASE_KEYS` and `PEDAL_KEYS` targets.
 
   Returns:
-    float32 arrays keyed by `TARGET_KEYS`.
+    float32 arrays keyed by `TARGET_KEYS` (and the release and pedal keys).
   """
-  out = {k: np.zeros((num_frames, NUM_KEYS), np.float32) for k in TARGET_KEYS}
+  out = _note_rolls(notes, num_frames, frame_rate, regression_frames, with_onsets=True)
+  if key_notes is not None:
+    key = _note_rolls(key_notes, num_frames, frame_rate, regression_frames, with_onsets=False)
+    out.update({"key_frame": key["frame"], "key_offset": key["offset"], "key_offset_reg": key["offset_reg"]})
+    out.update(pedal_targets(key_notes, num_frames, frame_rate, regression_frames))
+  return out
+
+
+def _note_rolls(notes, num_frames, frame_rate, regression_frames, with_onsets):
+  names = TARGET_KEYS if with_onsets else ("frame", "offset", "offset_reg")
+  out = {k: np.zeros((num_frames, NUM_KEYS), np.float32) for k in names}
   if not len(notes):
     return out
   keys = notes.pitch - MIN_PITCH
@@ -59,12 +86,38 @@ def frame_targets(
     lo, hi = max(ai, 0), min(max(bi, ai + 1), num_frames)
     if lo < hi:
       out["frame"][lo:hi, k] = 1.0
-    if 0 <= ai < num_frames and a >= -0.5:
+    if with_onsets and 0 <= ai < num_frames and a >= -0.5:
       out["onset"][ai, k] = 1.0
       out["velocity"][ai, k] = v / 127.0
     if 0 <= bi < num_frames and bi > ai:
       out["offset"][bi, k] = 1.0
     for name, t in (("onset_reg", a), ("offset_reg", b)):
-      tri = 1.0 - np.abs(frame_idx - t) / regression_frames
-      np.maximum(out[name][:, k], np.clip(tri, 0.0, 1.0), out=out[name][:, k])
+      if name in out:
+        _triangle(out[name][:, k], frame_idx, t, regression_frames)
+  return out
+
+
+def _triangle(column: np.ndarray, frame_idx: np.ndarray, t: float, half_width: int) -> None:
+  """Raises `column` to the triangle 1 - |frame - t| / half_width (in place)."""
+  np.maximum(column, np.clip(1.0 - np.abs(frame_idx - t) / half_width, 0.0, 1.0), out=column)
+
+
+def pedal_targets(
+  notes: NoteSequence, num_frames: int, frame_rate: float, regression_frames: int = 5
+) -> dict[str, np.ndarray]:
+  """`PEDAL_KEYS` rolls `(num_frames, 1)` of the segment's sustain pedal (times relative to its start; a pedal
+  pressed before the segment has a negative time and no onset target)."""
+  out = {k: np.zeros((num_frames, 1), np.float32) for k in PEDAL_KEYS}
+  frame_idx = np.arange(num_frames)
+  for down, up in notes.pedal_intervals():
+    a, b = down * frame_rate, up * frame_rate
+    lo, hi = max(round(a), 0), min(round(b), num_frames) if np.isfinite(b) else num_frames
+    if lo < hi:
+      out["pedal_frame"][lo:hi, 0] = 1.0
+    for name, t in (("pedal_onset", a), ("pedal_offset", b)):
+      if not np.isfinite(t) or t < -0.5:
+        continue
+      if round(t) < num_frames:
+        out[name][round(t), 0] = 1.0
+      _triangle(out[name + "_reg"][:, 0], frame_idx, t, regression_frames)
   return out

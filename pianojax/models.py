@@ -21,6 +21,21 @@ HEADS = {
   "classification": ("onset", "offset", "frame", "velocity"),
   "regression": ("onset_reg", "offset_reg", "frame", "velocity"),
 }
+# With `pedal`: where each key is let go, and the sustain pedal (one output per frame, not per key).
+RELEASE_HEADS = {"classification": ("key_offset", "key_frame"), "regression": ("key_offset_reg", "key_frame")}
+PEDAL_HEADS = {
+  "classification": ("pedal_onset", "pedal_offset", "pedal_frame"),
+  "regression": ("pedal_onset_reg", "pedal_offset_reg", "pedal_frame"),
+}
+
+
+# Log features (about -11.5 for silence to +5) scaled into the range of the hidden features for the velocity head.
+LEVEL_SCALE = 0.1
+
+
+def head_names(objective: str, pedal: bool) -> tuple[str, ...]:
+  """The outputs of a model: its note heads, then (with `pedal`) the key-release and pedal heads."""
+  return HEADS[objective] + ((RELEASE_HEADS[objective] + PEDAL_HEADS[objective]) if pedal else ())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,6 +157,10 @@ class Transcriber(nn.Module):
     spec: frontend settings.
     num_frames: frames per example the network sees (the frontend's extra last frame is dropped).
     objective: "classification" or "regression" (which heads exist).
+    velocity_level: the velocity head also sees the frame's features before per-example normalisation, the level
+      that normalisation takes away (how loud a note is played is, first of all, how loud it is).
+    pedal: also key-release heads (`key_frame`, `key_offset[_reg]`, per key) and sustain-pedal heads
+      (`pedal_frame`, `pedal_onset[_reg]`, `pedal_offset[_reg]`, `(batch, frames, 1)`).
     mask: spectrogram masking applied in training (rng stream "augment").
     framing: "frame" (the frontend's frames) or "beat" (features averaged within beat
       intervals, given per call as `beat_ids` from `framing.beat_ids`).
@@ -151,6 +170,8 @@ class Transcriber(nn.Module):
   spec: frontend.FrontendSpec
   num_frames: int
   objective: str = "classification"
+  pedal: bool = False
+  velocity_level: bool = False
   densenet: dict = dataclasses.field(default_factory=dict)
   context: dict = dataclasses.field(default_factory=dict)
   mask: MaskSpec = MaskSpec()
@@ -159,12 +180,15 @@ class Transcriber(nn.Module):
   max_beats: int = 64
 
   def features(self, inputs):
-    x = inputs if inputs.ndim == 3 else frontend.features(inputs, self.spec)
-    return x[:, : self.num_frames]
+    """(normalised features, the same before normalisation or None for precomputed inputs), `num_frames` long."""
+    if inputs.ndim == 3:
+      return inputs[:, : self.num_frames], None
+    raw = frontend.features(inputs, dataclasses.replace(self.spec, normalize="none"))[:, : self.num_frames]
+    return frontend.normalize(raw, self.spec.normalize), raw
 
   @nn.compact
   def __call__(self, inputs, train: bool = False, beat_ids=None):
-    x = self.features(inputs)
+    x, raw = self.features(inputs)
     if self.framing == "beat":
       if beat_ids is None:
         raise ValueError("framing 'beat' needs beat_ids (framing.beat_ids) for every example")
@@ -181,11 +205,32 @@ class Transcriber(nn.Module):
     for name in names:
       if name == "frame":
         continue
-      out[name] = nn.Dense(NUM_KEYS, dtype=self.dtype, name=f"head_{name}")(h)
+      seen = h
+      if name == "velocity" and self.velocity_level:
+        if raw is None:
+          raise ValueError("model.velocity_level needs audio inputs (the features before normalisation)")
+        seen = jnp.concatenate([h, LEVEL_SCALE * jax.lax.stop_gradient(raw).astype(self.dtype)], axis=-1)
+      out[name] = nn.Dense(NUM_KEYS, dtype=self.dtype, name=f"head_{name}")(seen)
     # The frame head sees the event heads' beliefs (as in Onsets and Frames / Kong et al.).
     events = [jax.nn.sigmoid(jax.lax.stop_gradient(out[n])) for n in names[:2]]
     out["frame"] = nn.Dense(NUM_KEYS, dtype=self.dtype, name="head_frame")(jnp.concatenate([h, *events], axis=-1))
+    if self.pedal:
+      out.update(self._release_and_pedal(h, out))
     return {k: v.astype(jnp.float32) for k, v in out.items()}
+
+  def _release_and_pedal(self, h, notes: dict) -> dict:
+    """Key-release heads (the frame head of a key seeing its onset and release beliefs, as the note heads do) and
+    sustain-pedal heads (one output per frame, the frame head seeing the pedal's onset and offset beliefs)."""
+    release, key_frame = RELEASE_HEADS[self.objective]
+    out = {release: nn.Dense(NUM_KEYS, dtype=self.dtype, name=f"head_{release}")(h)}
+    seen = [jax.nn.sigmoid(jax.lax.stop_gradient(x)) for x in (notes[HEADS[self.objective][0]], out[release])]
+    out[key_frame] = nn.Dense(NUM_KEYS, dtype=self.dtype, name=f"head_{key_frame}")(jnp.concatenate([h, *seen], -1))
+    down, up, frame = PEDAL_HEADS[self.objective]
+    for name in (down, up):
+      out[name] = nn.Dense(1, dtype=self.dtype, name=f"head_{name}")(h)
+    seen = [jax.nn.sigmoid(jax.lax.stop_gradient(out[n])) for n in (down, up)]
+    out[frame] = nn.Dense(1, dtype=self.dtype, name=f"head_{frame}")(jnp.concatenate([h, *seen], axis=-1))
+    return out
 
 
 def build(config) -> Transcriber:
@@ -197,6 +242,8 @@ def build(config) -> Transcriber:
     spec=frontend.FrontendSpec.from_config(config.frontend),
     num_frames=config.data.segment_frames,
     objective=config.objective,
+    pedal=config.model.pedal,
+    velocity_level=config.model.velocity_level,
     densenet={
       "stem_channels": m.stem_channels,
       "stem_freq_stride": m.stem_freq_stride,

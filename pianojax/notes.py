@@ -107,7 +107,8 @@ class NoteSequence:
 
     With `clamp`, times are clipped to [0, end - start] (labels for audio that ends at
     `end`); without, a note that began before the window keeps its negative onset, so
-    frame targets do not mistake the window's edge for an onset.
+    frame targets do not mistake the window's edge for an onset (and the sustain pedal's state
+    at the window's start keeps the negative time it was set at, for the same reason).
     """
     keep = (self.onset < end) & (self.offset > start)
     out = self.select(keep)
@@ -119,8 +120,8 @@ class NoteSequence:
     before = self.pedal_time < start
     inside = (self.pedal_time >= start) & (self.pedal_time < end)
     times, values = list(self.pedal_time[inside] - start), list(self.pedal_value[inside])
-    if before.any():  # carry the pedal state into the window
-      times.insert(0, 0.0)
+    if before.any():  # carry the pedal state into the window: at 0 (clamped), or when it was set (negative)
+      times.insert(0, 0.0 if clamp else float(self.pedal_time[before][-1] - start))
       values.insert(0, int(self.pedal_value[before][-1]))
     out.pedal_time, out.pedal_value = np.asarray(times, np.float64), np.asarray(values, np.int32)
     return out

@@ -5,6 +5,10 @@
 - regression: BCE against the continuous onset/offset triangles (Kong et al.), with the
   same positive-class weight, frame BCE, velocity as above. Decoding recovers sub-frame times from the triangles' peaks.
 
+With the key-release and pedal heads (`model.pedal`), two more terms: "release" (key-release frame BCE + release
+events) and "pedal" (pedal frame BCE + pedal onset and offset events), weighted by `loss.release_weight` and
+`loss.pedal_weight`.
+
 Every loss is averaged over valid frames (`batch["mask"]`), so padded frames of an
 evaluation batch count for nothing.
 """
@@ -58,7 +62,24 @@ def losses(outputs: dict, batch: dict, objective: str, weights) -> dict[str, jnp
     + weights.frame_weight * terms["frame"]
     + weights.velocity_weight * terms["velocity"]
   )
+  if "key_frame" in outputs:  # the key-release and sustain-pedal heads (model.pedal)
+    terms.update(_release_and_pedal(outputs, batch, objective, weights))
+    terms["total"] = terms["total"] + weights.release_weight * terms["release"] + weights.pedal_weight * terms["pedal"]
   return terms
+
+
+def _release_and_pedal(outputs: dict, batch: dict, objective: str, weights) -> dict[str, jnp.ndarray]:
+  """Key release: frame BCE + release events (as the note offsets); pedal: frame BCE + onset and offset events,
+  each in the objective's form (events or triangles)."""
+  mask = batch["mask"]
+  suffix = "_reg" if objective == "regression" else ""
+  event = lambda name: _masked_mean(_bce(outputs[name], batch[name], weights.event_pos_weight), mask)  # noqa: E731
+  release = _masked_mean(_bce(outputs["key_frame"], batch["key_frame"], weights.frame_pos_weight), mask)
+  pedal = _masked_mean(_bce(outputs["pedal_frame"], batch["pedal_frame"]), mask)
+  return {
+    "release": release + event("key_offset" + suffix),
+    "pedal": pedal + event("pedal_onset" + suffix) + event("pedal_offset" + suffix),
+  }
 
 
 def _bce_floor(targets):

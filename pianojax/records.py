@@ -23,7 +23,9 @@ from pianojax.errors import UserError
 class Record:
   name: str
   audio: np.ndarray  # mono float32 at the config's sample rate
-  notes: notes.NoteSequence  # the reference, clipped to the audio
+  notes: notes.NoteSequence  # the reference, clipped to the audio (offsets as `read` was asked)
+  released: notes.NoteSequence | None = None  # the same notes ending at their key release, with the sustain pedal
+  offsets: str = "pedal"  # what `notes`' offsets are: "pedal" (extended) or "key" (releases)
 
 
 def folder_pairs(folder: str) -> tuple[list[tuple[str, str, str]], list[str]]:
@@ -79,8 +81,16 @@ def read(config, data, offsets: str | None = None, max_records: int | None = Non
         problems[record] = str(e)
         continue
       duration = len(audio) / rate
-      ref = labels.with_offsets(midi_notes, offsets).clip(0.0, duration, clamp=True)
-      yield Record(record, audio, ref.select(ref.onset < duration - 1e-3))
+      ref, released = (
+        labels.with_offsets(midi_notes, mode).clip(0.0, duration, clamp=True) for mode in (offsets, "key")
+      )
+      yield Record(
+        record,
+        audio,
+        ref.select(ref.onset < duration - 1e-3),
+        released.select(released.onset < duration - 1e-3),
+        offsets,
+      )
 
 
 def _items(config, name: str, split: str, problems: dict | None):

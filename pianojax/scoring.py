@@ -23,15 +23,30 @@ def score(ref, est, num_frames: int, frame_rate: float) -> dict[str, float]:
   return m
 
 
+def score_record(record: records.Record, found: decoding.Transcription, num_frames: int, frame_rate: float) -> dict:
+  """Every metric of one record: notes and frames under the record's protocol (its `notes`' offsets: the sounding
+  notes against pedal-extended references), under the key-release protocol (`key_*`: key releases against key
+  releases), the sustain pedal (`pedal_*`) and velocity error."""
+  est = found.released if record.offsets == "key" else found.sounding
+  m = score(record.notes, est, num_frames, frame_rate)
+  if record.released is not None:
+    key = score(record.released, found.released, num_frames, frame_rate)
+    m.update(key_onset_offset_f1=key["onset_offset_f1"], key_frame_f1=key["frame_f1"])
+    m.update(metrics.pedal_metrics(record.released, found.released, num_frames / frame_rate, frame_rate))
+  m.update(metrics.velocity_error(record.notes, est))
+  return m
+
+
 def evaluate_records(predictor: inference.Predictor, items, decode=None, on_record=None) -> dict[str, dict]:
-  """{record name: metrics} for `records.Record`s; `on_record(record, est, num_frames)` sees each result."""
+  """{record name: metrics} for `records.Record`s; `on_record(record, sounding notes, num_frames)` sees each."""
   per_record = {}
   for record in items:
-    est, probs = inference.transcribe_audio(predictor, record.audio, decode)
+    probs = inference.frame_outputs(predictor, record.audio)
+    found = inference.transcription(predictor, probs, decode)
     num_frames = probs["frame"].shape[0]
-    per_record[record.name] = score(record.notes, est, num_frames, predictor.frame_rate)
+    per_record[record.name] = score_record(record, found, num_frames, predictor.frame_rate)
     if on_record is not None:
-      on_record(record, est, num_frames)
+      on_record(record, found.sounding, num_frames)
   return per_record
 
 
@@ -56,7 +71,7 @@ def threshold_grid(predictor: inference.Predictor, items, base: decoding.DecodeS
   `base`: the decoding settings that hold during the search (default: the model's).
   """
   base = base or predictor.decode
-  cached = [(record.notes, inference.frame_outputs(predictor, record.audio)) for record in items]
+  cached = [(record.notes, probs) for record, probs in outputs(predictor, items)]
   rows = []
   for onset, frame in itertools.product(ONSET_GRID, FRAME_GRID):
     settings = base.replace(onset_threshold=onset, frame_threshold=frame)
@@ -69,3 +84,49 @@ def threshold_grid(predictor: inference.Predictor, items, base: decoding.DecodeS
 
 def best_thresholds(rows: list[dict]) -> dict:
   return max(rows, key=tuning_score)
+
+
+def outputs(predictor: inference.Predictor, items) -> list[tuple[records.Record, dict]]:
+  """(record, frame outputs) for each record: the model's work, done once for a whole search (kept as a list)."""
+  if isinstance(items, list) and all(isinstance(x, tuple) for x in items):
+    return items
+  return [(record, inference.frame_outputs(predictor, record.audio)) for record in items]
+
+
+def _pedal_score(row: dict) -> float:
+  return (row["onset_offset_f1"] + row.get("pedal_onset_offset_f1", 0.0)) / 2
+
+
+# Decoding settings chosen after the (onset, frame) pair, one at a time, each by the score it moves: the offset
+# threshold by the tuning score, the pedal threshold by the sounding notes' and the pedal's onset+offset F1, the
+# key-release threshold by the key-release onset+offset F1 (the last two only for models with pedal heads).
+REFINED = (
+  ("offset_threshold", (0.3, 0.5, 0.7, 0.8, 0.9, 0.95), tuning_score, False),
+  ("pedal_threshold", (0.3, 0.4, 0.5, 0.6, 0.7), _pedal_score, True),
+  ("release_threshold", (0.2, 0.3, 0.4, 0.5, 0.6, 0.7), lambda row: row.get("key_onset_offset_f1", 0.0), True),
+)
+
+
+def refine(
+  predictor: inference.Predictor, cached, base: decoding.DecodeSettings
+) -> tuple[decoding.DecodeSettings, list]:
+  """`base` with each `REFINED` setting in turn set to its best value on `cached` (`outputs`); (settings, rows)."""
+  pedal = predictor.config.model.pedal
+  rows = []
+  for field, grid, score_of, needs_pedal in REFINED:
+    if needs_pedal and not pedal:
+      continue
+    tried = []
+    for value in grid:
+      settings = base.replace(**{field: value})
+      per = [
+        score_record(
+          record, inference.transcription(predictor, probs, settings), probs["frame"].shape[0], predictor.frame_rate
+        )
+        for record, probs in cached
+      ]
+      tried.append({"field": field, "value": value, "score": score_of(metrics.average(per)), **metrics.average(per)})
+    best = max(tried, key=lambda r: r["score"])
+    base = base.replace(**{field: best["value"]})
+    rows += tried
+  return base, rows

@@ -39,6 +39,12 @@ ADDED = {
   "decode.min_repeat_ms": 0.0,
   "data.precomputed": False,
   "train.divergence_factor": 0.0,
+  "model.pedal": False,
+  "model.velocity_level": False,
+  "loss.release_weight": 0.0,
+  "loss.pedal_weight": 0.0,
+  "decode.release_threshold": 0.5,
+  "decode.pedal_threshold": 0.5,
 }
 
 
@@ -196,6 +202,10 @@ def validate(config, render: bool = False) -> None:
       raise bad(field, f"must be a number >= {least}")
   if not 0 < config.optim.learning_rate < float("inf"):
     raise bad("optim.learning_rate", "must be a finite number > 0")
+  if config.model.velocity_level and config.data.precomputed:
+    raise bad(
+      "model.velocity_level", "needs the waveform in (data.precomputed=False): it reads the level before normalisation"
+    )
   if config.inference.segment_hop_frames > config.data.segment_frames:
     raise bad("inference.segment_hop_frames", f"must be at most data.segment_frames ({config.data.segment_frames})")
   try:

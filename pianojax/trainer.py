@@ -139,9 +139,10 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
   else:
     start = 0
     if config.init_from:
-      variables = checkpoints.restore_variables(config.init_from, config)
+      variables, fresh = checkpoints.restore_into(config.init_from, config, jax.device_get(state.variables))
       state = jax.device_put(state.replace(**variables), replicated)
-      log(f"initialised parameters from {config.init_from}")
+      grown = f" ({len(fresh)} new arrays: {', '.join(fresh[:4])}{', ...' if len(fresh) > 4 else ''})" if fresh else ""
+      log(f"initialised parameters from {config.init_from}{grown}")
     ckpt.save(0, state, config, force=True)
 
   samples = config.data.segment_frames * config.frontend.hop_length

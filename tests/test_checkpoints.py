@@ -63,3 +63,57 @@ def test_the_shipped_model_loads_with_todays_fields():
   assert config.loss.event_pos_weight == 8.0 and "stitch" not in config.data
   assert config.data.train == ("notes", "chords", "others", "mixtures", "performances")
   assert model.num_frames == config.data.segment_frames and jax.tree.leaves(variables)
+
+
+def _pre_pedal_checkpoint(tfds_dir, root):
+  """A real orbax checkpoint as the code before the pedal heads wrote it: no pedal heads, and a saved config
+  without the fields added with them."""
+  import json
+
+  from pianojax import models, state
+
+  config = tiny_config(tfds_dir, **{"model.pedal": False})
+  model = models.build(config)
+  train_state = state.create_state(model, state.make_optimizer(config), config, jax.random.key(0))
+  ckpt = checkpoints.Checkpoints(str(root), every=1, keep=1)
+  ckpt.save(0, train_state, config, force=True)
+  ckpt.close()
+  metadata = root / "0" / "config" / "metadata"
+  saved = json.loads(metadata.read_text())
+  for section, field in (("model", "pedal"), ("loss", "release_weight"), ("loss", "pedal_weight")):
+    del saved[section][field]
+  for field in ("release_threshold", "pedal_threshold"):
+    del saved["decode"][field]
+  metadata.write_text(json.dumps(saved))
+  return config, train_state
+
+
+def test_a_checkpoint_from_before_the_pedal_heads_restores_grows_or_fails_clearly(tfds_dir, tmp_path):
+  _, old_state = _pre_pedal_checkpoint(tfds_dir, tmp_path / "old")
+  config, _, variables = checkpoints.load_model(str(tmp_path / "old"))
+  assert config.model.pedal is False and config.decode.pedal_threshold == 0.5
+  assert "head_pedal_frame" not in variables["params"]
+  # today's config (pedal heads) against it: one line naming what changed
+  pedal_config = tiny_config(tfds_dir)
+  with pytest.raises(checkpoints.CheckpointError, match=r"model\.pedal: checkpoint False vs config True"):
+    checkpoints.restore_variables(str(tmp_path / "old"), pedal_config)
+  # ... and as init_from, it starts the grown model: every old array kept, only the new heads fresh
+  from pianojax import models, state
+
+  # (and a velocity head that now also hears the level: its old rows kept, the new inputs weighted zero)
+  pedal_config.model.velocity_level = True
+  grown = state.init_variables(models.build(pedal_config), pedal_config, jax.random.key(1))
+  merged, fresh = checkpoints.restore_into(str(tmp_path / "old"), pedal_config, grown)
+  assert fresh and all("head_key_" in name or "head_pedal_" in name or "(widened)" in name for name in fresh)
+  assert "['params']['head_velocity']['kernel'] (widened)" in fresh
+  old_params = jax.tree_util.tree_leaves_with_path(old_state.params)
+  new_params = dict(jax.tree_util.tree_leaves_with_path(merged["params"]))
+  for path, value in old_params:
+    kept = np.asarray(new_params[path])[tuple(slice(0, n) for n in value.shape)]
+    np.testing.assert_array_equal(kept, np.asarray(value))
+  velocity = np.asarray(merged["params"]["head_velocity"]["kernel"])
+  old_rows = old_state.params["head_velocity"]["kernel"].shape[0]
+  assert velocity.shape[0] > old_rows and not velocity[old_rows:].any()
+  other = tiny_config(tfds_dir, **{"objective": "regression"})
+  with pytest.raises(checkpoints.CheckpointError, match="objective differs"):
+    checkpoints.restore_into(str(tmp_path / "old"), other, grown)

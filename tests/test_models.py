@@ -62,3 +62,21 @@ def test_pointwise_conv_is_a_1x1_convolution():
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
   with pytest.raises(ValueError, match="1x1 kernels at stride 1"):
     nn.Conv(8, (3, 3), conv_general_dilated=models.pointwise_conv).init(jax.random.key(1), x)
+
+
+@pytest.mark.parametrize("velocity_level", [False, True])
+def test_only_a_velocity_head_with_the_level_hears_how_loud_the_input_is(velocity_level):
+  """Per-example normalisation makes every head deaf to the input's gain; `model.velocity_level` gives the velocity
+  head the level back (and only it)."""
+  config = tiny_config("/tmp", **{"frontend.normalize": "example", "model.velocity_level": velocity_level})
+  model = models.build(config)
+  variables = jax.jit(lambda r: state.init_variables(model, config, r))(jax.random.key(0))
+  samples = config.data.segment_frames * config.frontend.hop_length
+  audio = 0.05 * np.random.default_rng(0).standard_normal((1, samples)).astype(np.float32)
+  soft, loud = (model.apply(variables, a, train=False) for a in (audio, 8 * audio))
+  for head in soft:
+    change = float(jnp.abs(soft[head] - loud[head]).max())
+    if head == "velocity" and velocity_level:
+      assert change > 1e-2, head
+    else:
+      assert change < 1e-3, head

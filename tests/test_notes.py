@@ -17,9 +17,10 @@ def test_clip_keeps_pedal_state_and_marks_earlier_onsets():
   s = seq((60, 0.0, 3.0, 80), (62, 1.2, 1.5, 70), pedal=((0.5,), (127,)))
   c = s.clip(1.0, 2.0, clamp=False)
   np.testing.assert_allclose(c.onset, [-1.0, 0.2])
-  np.testing.assert_allclose(c.pedal_time, [0.0])
+  np.testing.assert_allclose(c.pedal_time, [-0.5])  # pressed before the window: not a pedal onset inside it
   assert c.pedal_value[0] == 127
   np.testing.assert_allclose(s.clip(1.0, 2.0).offset, [1.0, 0.5])
+  np.testing.assert_allclose(s.clip(1.0, 2.0).pedal_time, [0.0])
 
 
 def test_midi_round_trip(tmp_path):

@@ -23,6 +23,7 @@ class Args:
   checkpoint: a run folder, its checkpoint folder or one step folder (default: the shipped model).
   decode: decoding overrides from flags (None = the model's own), see decoding.DecodeSettings.
   formats: what a transcription is written as (outputs.FORMATS).
+  pedal: how note ends and the sustain pedal are written (decoding.PEDAL_OUTPUTS).
   """
 
   workdir: str | None = None
@@ -33,6 +34,7 @@ class Args:
   decode: dict = dataclasses.field(default_factory=dict)
   segment_hop_frames: int | None = None
   formats: tuple = ("mid",)
+  pedal: str = "cc64"
   offsets: str | None = None
   piano: str | None = None
   variants: str | None = None

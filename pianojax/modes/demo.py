@@ -17,6 +17,7 @@ from pianojax import (
   figures,
   frontend,
   inference,
+  labels,
   metrics,
   notes,
   outputs,
@@ -61,15 +62,16 @@ def transcribe_example(config, workdir: str) -> None:
   predictor = inference.Predictor.from_checkpoint()
   model_config = predictor.config
   audio = audio_io.load_audio(wav, model_config.frontend.sample_rate)
-  found, _ = inference.transcribe_audio(predictor, audio)
+  found = inference.transcription(predictor, inference.frame_outputs(predictor, audio))
   out = os.path.join(workdir, "transcription")
   os.makedirs(out, exist_ok=True)
   spec = frontend.FrontendSpec.from_config(model_config.frontend)
-  outputs.write_transcription(found, os.path.join(out, "prelude_c"), ("mid", "png"), audio, spec)
-  m = metrics.note_metrics(notes.read_midi(EXAMPLE_MIDI), found)
+  outputs.write_transcription(found.notes("cc64"), os.path.join(out, "prelude_c"), ("mid", "png"), audio, spec)
+  truth = labels.with_offsets(notes.read_midi(EXAMPLE_MIDI), "pedal")  # scored as it sounds: pedal-extended
+  m = metrics.note_metrics(truth, found.sounding)
   print(
     f"shipped model on the example: onset F1 {100 * m['onset_f1']:.1f}%, onset+offset F1 "
-    f"{100 * m['onset_offset_f1']:.1f}% ({len(found)} notes found)\n"
+    f"{100 * m['onset_offset_f1']:.1f}% ({len(found.sounding)} notes found)\n"
     f"MIDI: {out}/prelude_c.mid  piano roll: {out}/prelude_c.png"
   )
 

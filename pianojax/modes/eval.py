@@ -5,7 +5,9 @@ pianojax.scoring, as train-time evaluation and sweeps score): `eval.json` (per r
 mean), `eval.md` (a Markdown table), `eval_summary.png` (per-file onset F1 bars, precision against
 recall) and, per record, the prediction over the ground truth (hits green, false positives red,
 misses blue). Reference offsets are the model's
-`data.offset_mode` (pedal-extended, as MAESTRO's evaluation) unless `--offsets` says otherwise.
+`data.offset_mode` (pedal-extended, as MAESTRO's evaluation) unless `--offsets` says otherwise; the `key_*` metrics
+always score key releases against key releases, `pedal_*` the sustain pedal (files played with it), `velocity_mae`
+the velocity error of onset-matched notes in MIDI units.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
-"""`--mode=transcribe --input=AUDIO_OR_FOLDER --output=DIR [--checkpoint=RUN] [--formats=mid,csv,png]`: audio -> MIDI.
+"""`--mode=transcribe --input=AUDIO_OR_FOLDER --output=DIR [--checkpoint=RUN] [--formats=mid,csv,png]
+[--pedal=cc64|extend]`: audio -> MIDI.
 
 The model and its config come from the checkpoint (default: the shipped model), so a
-checkpoint is all a user needs. Each file becomes BASE.mid; a CSV of the notes and a piano-roll
+checkpoint is all a user needs. Each file becomes BASE.mid: notes ending at their key release and the sustain
+pedal as CC64 events (a model with pedal heads), or with `--pedal=extend` notes lasting while they sound and no
+controllers; a CSV of the notes and a piano-roll
 figure are written only when `--formats` asks for them. Files stream through one pipeline: the
 next file is read while the network runs, segments of consecutive files share batches, and each
 file is decoded and written as soon as its last segment is back. Bad files are reported by name
@@ -73,7 +76,7 @@ def run(config, args) -> int:
         failed.append(path)
         continue
       with clock.timing("decoding"):
-        found = inference.decode_probs(predictor, probs, decode)
+        found = inference.transcription(predictor, probs, decode).notes(args.pedal)
       base = os.path.join(args.output, names[path])
       try:
         with clock.timing("writing"):

@@ -2,7 +2,8 @@
 
 Chooses decoding thresholds on validation data (never a test split): the model runs once per
 record, then the stored probabilities are decoded over a grid of onset x frame thresholds
-(scoring.threshold_grid) and the pair with the best mean of onset F1 and onset+offset F1 wins.
+(scoring.threshold_grid) and the pair with the best mean of onset F1 and onset+offset F1 wins; then the
+offset, sustain-pedal and key-release thresholds, one at a time (scoring.refine).
 `DIR/tune.json` holds the grid and, under "decode", the full decoding settings chosen: pass it
 to `--mode=export --tuned=DIR/tune.json` to ship them with the model.
 """
@@ -30,7 +31,8 @@ def run(config, args) -> int:
   predictor = inference.Predictor.from_checkpoint(args.checkpoint)
   own = predictor.decode
   base = own.replace(**args.decode)
-  rows = scoring.threshold_grid(predictor, records.read(predictor.config, args.data, args.offsets), base)
+  cached = scoring.outputs(predictor, records.read(predictor.config, args.data, args.offsets))
+  rows = scoring.threshold_grid(predictor, cached, base)
   best = scoring.best_thresholds(rows)
   print(f"{'onset':>6} {'frame':>6} {'onset F1':>9} {'on+off F1':>10}")
   for r in rows:
@@ -38,9 +40,25 @@ def run(config, args) -> int:
     line = f"{r['onset_threshold']:6.2f} {r['frame_threshold']:6.2f} {100 * r['onset_f1']:9.1f}"
     print(f"{line} {100 * r['onset_offset_f1']:10.1f}{mark}")
   chosen = base.replace(onset_threshold=best["onset_threshold"], frame_threshold=best["frame_threshold"])
+  chosen, refined = scoring.refine(predictor, cached, chosen)
+  for field, *_ in scoring.REFINED:
+    tried = [r for r in refined if r["field"] == field]
+    if tried:
+      print(
+        f"{field}: "
+        + ", ".join(f"{r['value']}: {100 * r['score']:.1f}" for r in tried)
+        + f" -> {chosen.as_dict()[field]}"
+      )
   os.makedirs(args.output, exist_ok=True)
   path = os.path.join(args.output, "tune.json")
-  report = {"checkpoint": args.checkpoint, "data": args.data, "decode": chosen.as_dict(), "best": best, "grid": rows}
+  report = {
+    "checkpoint": args.checkpoint,
+    "data": args.data,
+    "decode": chosen.as_dict(),
+    "best": best,
+    "grid": rows,
+    "refined": refined,
+  }
   with open(path, "w") as f:
     json.dump(report, f, indent=1)
   print(

@@ -28,7 +28,9 @@ def test_eval_command_on_a_folder(run_dir, tmp_path):
   report = json.loads((out / "eval.json").read_text())
   assert set(report["per_file"]) == {"one", "two"}
   for m in report["per_file"].values():
-    assert all(0.0 <= v <= 1.0 for v in m.values())
+    assert all(0.0 <= v <= 1.0 for k, v in m.items() if k != "velocity_mae")
+    assert {"onset_f1", "onset_offset_f1", "key_onset_offset_f1", "key_frame_f1"} <= set(m)  # both protocols
+    assert 0.0 <= m.get("velocity_mae", 0.0) <= 126.0  # (MIDI units)
   assert abs(report["mean"]["frame_f1"] - np.mean([m["frame_f1"] for m in report["per_file"].values()])) < 1e-9
   assert "| **mean** |" in (out / "eval.md").read_text()
   assert (out / "one.png").read_bytes()[:4] == b"\x89PNG"

@@ -38,6 +38,26 @@ def test_file_to_midi_csv_and_figure_that_read_back(piano_wav, tmp_path):
   assert (tmp_path / "piece.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_pedal_cc64_writes_key_releases_and_the_pedal_and_extend_writes_sounding_notes(piano_wav, tmp_path):
+  runs = {}
+  for mode in ("cc64", "extend"):
+    done = transcribe([f"--input={piano_wav}", f"--output={tmp_path / mode}", f"--pedal={mode}"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    runs[mode] = pretty_midi.PrettyMIDI(str(tmp_path / mode / "piece.mid")).instruments[0]
+  cc64, extend = runs["cc64"], runs["extend"]
+  assert not extend.control_changes  # for tools that ignore controllers
+  key = lambda n: (n.start, n.pitch)  # noqa: E731
+  a, b = sorted(cc64.notes, key=key), sorted(extend.notes, key=key)
+  assert [key(n) for n in a] == [key(n) for n in b] and len(a) > 10  # the same notes ...
+  assert all(x.end <= y.end + 1e-3 for x, y in zip(a, b, strict=True))  # ... let go no later than they sound
+  if checkpoints.model_config().model.pedal:  # the shipped model has pedal heads: CC64 in the file
+    assert {c.number for c in cc64.control_changes} == {64} and sum(
+      x.end < y.end - 0.05 for x, y in zip(a, b, strict=True)
+    ) > 0
+  bad = transcribe([f"--input={piano_wav}", f"--output={tmp_path / 'bad'}", "--pedal=sustain"])
+  assert bad.returncode != 0 and "cc64" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_folder_with_a_corrupt_file_transcribes_the_rest(run_dir, piano_wav, tmp_path):
   folder = tmp_path / "in"
   (folder / "sub").mkdir(parents=True)
@@ -83,7 +103,7 @@ def test_a_folder_gives_only_midi_and_the_same_notes_as_each_file_alone(piano_wa
     for head in alone:  # batches shared across files change nothing
       np.testing.assert_array_equal(together[name][head], alone[head], err_msg=f"{name} {head}")
     expected = tmp_path / f"{name}.alone.mid"
-    notes.write_midi(inference.decode_probs(predictor, alone), expected)
+    notes.write_midi(inference.transcription(predictor, alone).released, expected)  # (the default: --pedal=cc64)
     found, want = notes.read_midi(out / f"{name}.mid"), notes.read_midi(expected)
     assert len(found) == len(want) > 3, name
     for field in ("pitch", "onset", "offset", "velocity"):

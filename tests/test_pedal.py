@@ -1,0 +1,116 @@
+"""Note ends and the sustain pedal: key-release and pedal targets, decoding both forms, pedal metrics, MIDI output,
+and checkpoints from before the pedal heads."""
+
+import numpy as np
+import pytest
+
+from pianojax import decoding, labels, metrics, notes
+from tests.conftest import note_seq as seq
+
+RATE = 50.0  # frames per second
+SETTINGS = decoding.DecodeSettings(
+  onset_threshold=0.5, frame_threshold=0.5, offset_threshold=0.5, min_note_ms=30.0, min_repeat_ms=0.0
+)
+SUSTAINED = seq(
+  (60, 0.2, 0.6, 90),  # let go at 0.6 s under the pedal (down 0.4-1.6 s): sounds until 1.6 s
+  (64, 2.0, 2.4, 70),  # no pedal: sounds until its key release
+  pedal=((0.4, 1.6), (127, 0)),
+)
+
+
+def _targets_as_outputs(sequence, n_frames=150):
+  """The targets of `sequence` as a perfect regression model's probabilities."""
+  t = labels.frame_targets(
+    labels.with_offsets(sequence, "pedal"), n_frames, RATE, regression_frames=5, key_notes=sequence
+  )
+  names = ("onset_reg", "offset_reg", "frame", "velocity", "key_frame", "key_offset_reg", "pedal_frame")
+  return {k: t[k].copy() for k in (*names, "pedal_onset_reg", "pedal_offset_reg")}
+
+
+def test_targets_end_at_the_key_release_and_mark_the_pedal():
+  t = _targets_as_outputs(SUSTAINED)
+  k = 60 - notes.MIN_PITCH
+  assert t["key_frame"][10:30, k].all() and not t["key_frame"][30:, k].any()  # key down 0.2-0.6 s
+  assert t["frame"][10:80, k].all() and not t["frame"][80:, k].any()  # sounding until the pedal is up (1.6 s)
+  assert np.flatnonzero(t["pedal_frame"][:, 0]).tolist() == list(range(20, 80))
+  assert t["pedal_onset_reg"][20, 0] == 1.0 and t["pedal_offset_reg"][80, 0] == 1.0
+  assert t["key_offset_reg"][30, k] == 1.0 and t["offset_reg"][80, k] == 1.0
+
+
+def test_a_pedal_pressed_before_the_window_has_no_onset_in_it():
+  clipped = SUSTAINED.clip(1.0, 3.0, clamp=False)  # the pedal went down at 0.4 s
+  t = labels.pedal_targets(clipped, 100, RATE)
+  assert t["pedal_frame"][:30, 0].all() and not t["pedal_frame"][30:, 0].any()
+  assert not t["pedal_onset"].any() and not t["pedal_onset_reg"].any()
+  assert t["pedal_offset"][30, 0] == 1.0
+
+
+def test_a_note_held_by_the_pedal_decodes_with_its_key_up_time_and_the_cc64_events():
+  found = decoding.decode_all(_targets_as_outputs(SUSTAINED), RATE, "regression", SETTINGS)
+  released, sounding = found.released, found.sounding
+  assert released.pitch.tolist() == [60, 64]
+  np.testing.assert_allclose(released.onset, [0.2, 2.0], atol=1e-3)
+  np.testing.assert_allclose(released.offset, [0.6, 2.4], atol=1e-3)  # key releases
+  np.testing.assert_allclose(released.pedal_time, [0.4, 1.6], atol=1e-3)
+  assert released.pedal_value.tolist() == [127, 0]
+  np.testing.assert_allclose(sounding.offset, [1.6, 2.4], atol=1e-3)  # pedal-extended
+  assert not len(sounding.pedal_time)
+  assert found.notes("extend") is sounding and found.notes("cc64") is released
+
+
+def test_a_key_let_go_under_the_pedal_is_extended_even_where_the_sound_faded():
+  # The frame head lost the note at 1.0 s (a quiet tail), but the key went up under the pedal: it sounds to 1.6 s.
+  probs = _targets_as_outputs(SUSTAINED)
+  k = 60 - notes.MIN_PITCH
+  probs["frame"][50:, k] = 0.0
+  probs["offset_reg"][:, k] = 0.0
+  found = decoding.decode_all(probs, RATE, "regression", SETTINGS)
+  np.testing.assert_allclose(found.sounding.offset[found.sounding.pitch == 60], [1.6], atol=1e-3)
+
+
+def test_a_model_without_pedal_heads_gives_its_sounding_notes_for_both_forms():
+  probs = {k: v for k, v in _targets_as_outputs(SUSTAINED).items() if not k.startswith(("key_", "pedal_"))}
+  found = decoding.decode_all(probs, RATE, "regression", SETTINGS)
+  assert found.released is found.sounding
+  np.testing.assert_allclose(found.sounding.offset, [1.6, 2.4], atol=1e-3)
+
+
+def test_classification_pedal_decoding():
+  t = labels.frame_targets(labels.with_offsets(SUSTAINED, "pedal"), 150, RATE, regression_frames=5, key_notes=SUSTAINED)
+  names = ("onset", "offset", "frame", "velocity", "key_frame", "key_offset", "pedal_frame", "pedal_onset")
+  probs = {k: t[k] for k in (*names, "pedal_offset")}
+  found = decoding.decode_all(probs, RATE, "classification", SETTINGS)
+  np.testing.assert_allclose(found.released.offset, [0.6, 2.4], atol=1e-3)
+  np.testing.assert_allclose(found.released.pedal_time, [0.4, 1.6], atol=1e-3)
+
+
+def test_pedal_f1_matches_a_hand_count():
+  # Reference: three presses. Estimate: the first right (onset and offset within tolerance), the second with a
+  # right onset and an offset 0.5 s late, the third missed, and one false press.
+  ref = seq(pedal=((1.0, 2.0, 3.0, 4.0, 5.0, 6.0), (127, 0, 127, 0, 127, 0)))
+  est = seq(pedal=((1.02, 1.99, 3.03, 4.5, 7.0, 7.5), (127, 0, 127, 0, 127, 0)))
+  m = metrics.pedal_metrics(ref, est, duration=8.0, frame_rate=100.0)
+  # onsets: 2 hits of 3 references and 3 estimates -> P = R = 2/3; onset+offset: 1 hit -> P = R = 1/3
+  assert m["pedal_onset_f1"] == pytest.approx(2 / 3)
+  assert m["pedal_onset_offset_f1"] == pytest.approx(1 / 3)
+  # frames (10 ms): reference down 300; estimate down 97 + 147 + 50 = 294, of which 97 + 97 inside the reference
+  precision, recall = 194 / 294, 194 / 300
+  assert m["pedal_frame_f1"] == pytest.approx(2 * precision * recall / (precision + recall))
+  assert metrics.pedal_metrics(seq(), est, 8.0, 100.0) == {}  # no pedal to find: not counted in a mean
+  assert metrics.average([m, {}])["pedal_onset_f1"] == pytest.approx(2 / 3)
+
+
+def test_velocity_error_counts_matched_onsets_in_midi_units():
+  ref = seq((60, 0.0, 0.5, 100), (64, 1.0, 1.5, 40), (67, 2.0, 2.5, 80))
+  est = seq((60, 0.01, 0.3, 90), (64, 1.02, 1.2, 60), (72, 2.0, 2.5, 80))  # the third is another pitch
+  assert metrics.velocity_error(ref, est)["velocity_mae"] == pytest.approx((10 + 20) / 2)
+
+
+def test_cc64_round_trips_through_the_midi_file(tmp_path):
+  found = decoding.decode_all(_targets_as_outputs(SUSTAINED), RATE, "regression", SETTINGS)
+  path = tmp_path / "t.mid"
+  notes.write_midi(found.released, path)
+  back = notes.read_midi(path)
+  np.testing.assert_allclose(back.pedal_time, [0.4, 1.6], atol=2e-3)
+  np.testing.assert_allclose(back.pedal_offsets(), [1.6, 2.4], atol=2e-3)  # plays back as it sounded
+  np.testing.assert_allclose(back.offset, [0.6, 2.4], atol=2e-3)
