@@ -243,7 +243,7 @@ def _pedal(frame, onset, offset, regression: bool, threshold: float) -> tuple[np
       continue
     times += [_snap(onset, a, regression), _snap(offset, b, regression)]
     values += [127, 0]
-  times = np.asarray(times, np.float64)
+  times = np.maximum(np.asarray(times, np.float64), 0.0)  # (a triangle's apex at frame 0 may point before it)
   if len(times):  # (snapping must not reorder presses)
     times = np.maximum.accumulate(times)
   return times, np.asarray(values, np.int32)

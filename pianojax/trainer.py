@@ -201,7 +201,15 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
         )
       t_last, step_last = now, step
     if step % config.train.eval_every == 0 or final:
-      result = evaluate(config, model, state.variables, mesh)
+      try:
+        result = evaluate(config, model, state.variables, mesh)
+      except BaseException:  # an evaluation that fails costs no training: this step is checked, saved, then raised
+        _, metrics = step_fn(jax.tree.map(jnp.copy, state), batch)
+        guard.check([metrics], step + 1)
+        ckpt.save(step, state, config, force=True)
+        ckpt.close()
+        log(f"evaluation at step {step} failed; the step is saved in {ckpt.directory}")
+        raise
       writer.write(step, result)
       log("eval " + "  ".join(f"{k.split('/', 1)[1]}={v:.3f}" for k, v in result.items() if k.endswith("_f1")))
     if step % config.train.checkpoint_every == 0 or final:

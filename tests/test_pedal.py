@@ -114,3 +114,11 @@ def test_cc64_round_trips_through_the_midi_file(tmp_path):
   np.testing.assert_allclose(back.pedal_time, [0.4, 1.6], atol=2e-3)
   np.testing.assert_allclose(back.pedal_offsets(), [1.6, 2.4], atol=2e-3)  # plays back as it sounded
   np.testing.assert_allclose(back.offset, [0.6, 2.4], atol=2e-3)
+
+
+def test_a_pedal_down_from_the_first_frame_starts_at_zero():
+  probs = _targets_as_outputs(seq((60, 0.2, 0.6, 90), pedal=((0.0, 1.0), (127, 0))))
+  probs["pedal_onset_reg"][:2, 0] = (1.0, 0.9)  # the triangle's fit points before the first frame
+  found = decoding.decode_all(probs, RATE, "regression", SETTINGS)
+  assert found.released.pedal_time[0] == 0.0
+  metrics.pedal_metrics(found.released, found.released, 3.0, RATE)  # (mir_eval refuses negative times)

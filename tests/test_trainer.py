@@ -222,3 +222,14 @@ def test_two_processes_compute_what_one_process_with_two_devices_computes(tfds_d
   assert checkpoints.resolve(str(tmp_path / "two"))[1] == checkpoints.resolve(str(tmp_path / "one"))[1] == 3
   for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
     np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-4, atol=1e-5)  # float32 order: ~1e-6
+
+
+def test_a_failing_evaluation_costs_no_training(tfds_dir, tmp_path):
+  config = tiny_config(tfds_dir)
+  config.train.steps = 4
+  config.train.eval_every = 3
+  config.train.checkpoint_every = 1000
+  config.train.eval_datasets = ("maestro",)  # not built here: evaluation fails at step 3
+  with pytest.raises(UserError, match="maestro"):
+    trainer.train_and_evaluate(config, str(tmp_path / "run"), log=lambda *_: None)
+  assert checkpoints.Checkpoints(str(tmp_path / "run" / "checkpoints")).latest_step() == 3
