@@ -13,7 +13,10 @@ the test splits), with the real performance MIDI of ../shared/midi where given:
   python launch.py --mode=train --config=configs/pretrained.py \
     --config.data.synth.midi_dir=../shared/midi --workdir=outputs/pretrained
 
-docs/MODEL.md records the run that produced models/default.
+docs/MODEL.md records the run that produced models/default. That model predates three fields set here (the
+key-release and pedal heads, the level input to the velocity head, context dilations up to 32; its checkpoint
+stores its own config): this config is the recipe of session 7's pedal model (docs/MODEL.md, "Note ends and the
+sustain pedal"), not yet shipped.
 """
 
 from configs import default

@@ -13,7 +13,7 @@ from pianojax import decoding, inference, metrics, records
 
 # Decoding thresholds tune searches (the other decoding settings hold during the search).
 ONSET_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-FRAME_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+FRAME_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
 def score(ref, est, num_frames: int, frame_rate: float) -> dict[str, float]:
@@ -103,7 +103,7 @@ def _pedal_score(row: dict) -> float:
 REFINED = (
   ("offset_threshold", (0.3, 0.5, 0.7, 0.8, 0.9, 0.95), tuning_score, False),
   ("pedal_threshold", (0.3, 0.4, 0.5, 0.6, 0.7), _pedal_score, True),
-  ("release_threshold", (0.2, 0.3, 0.4, 0.5, 0.6, 0.7), lambda row: row.get("key_onset_offset_f1", 0.0), True),
+  ("release_threshold", (0.05, 0.1, 0.15, 0.2, 0.3, 0.5), lambda row: row.get("key_onset_offset_f1", 0.0), True),
 )
 
 

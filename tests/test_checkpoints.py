@@ -94,7 +94,7 @@ def test_a_checkpoint_from_before_the_pedal_heads_restores_grows_or_fails_clearl
   assert config.model.pedal is False and config.decode.pedal_threshold == 0.5
   assert "head_pedal_frame" not in variables["params"]
   # today's config (pedal heads) against it: one line naming what changed
-  pedal_config = tiny_config(tfds_dir)
+  pedal_config = tiny_config(tfds_dir, **{"model.pedal": True})
   with pytest.raises(checkpoints.CheckpointError, match=r"model\.pedal: checkpoint False vs config True"):
     checkpoints.restore_variables(str(tmp_path / "old"), pedal_config)
   # ... and as init_from, it starts the grown model: every old array kept, only the new heads fresh
