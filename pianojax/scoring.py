@@ -65,13 +65,16 @@ def tuning_score(row: dict) -> float:
   return (row["onset_f1"] + row["onset_offset_f1"]) / 2
 
 
-def threshold_grid(predictor: inference.Predictor, items, base: decoding.DecodeSettings | None = None) -> list[dict]:
+def threshold_grid(
+  predictor: inference.Predictor, items, base: decoding.DecodeSettings | None = None, *, cached=None
+) -> list[dict]:
   """Mean note metrics for every (onset, frame) threshold pair over `items`; the model runs once per record.
 
-  `base`: the decoding settings that hold during the search (default: the model's).
+  `base`: the decoding settings that hold during the search (default: the model's); `cached`: `outputs` of the
+  records, where the caller has them already (then `items` is not read).
   """
   base = base or predictor.decode
-  cached = [(record.notes, probs) for record, probs in outputs(predictor, items)]
+  cached = [(record.notes, probs) for record, probs in (outputs(predictor, items) if cached is None else cached)]
   rows = []
   for onset, frame in itertools.product(ONSET_GRID, FRAME_GRID):
     settings = base.replace(onset_threshold=onset, frame_threshold=frame)
@@ -87,9 +90,7 @@ def best_thresholds(rows: list[dict]) -> dict:
 
 
 def outputs(predictor: inference.Predictor, items) -> list[tuple[records.Record, dict]]:
-  """(record, frame outputs) for each record: the model's work, done once for a whole search (kept as a list)."""
-  if isinstance(items, list) and all(isinstance(x, tuple) for x in items):
-    return items
+  """(record, frame outputs) for each record: the model's work, done once for a whole search."""
   return [(record, inference.frame_outputs(predictor, record.audio)) for record in items]
 
 
@@ -125,7 +126,8 @@ def refine(
         )
         for record, probs in cached
       ]
-      tried.append({"field": field, "value": value, "score": score_of(metrics.average(per)), **metrics.average(per)})
+      mean = metrics.average(per)
+      tried.append({"field": field, "value": value, "score": score_of(mean), **mean})
     best = max(tried, key=lambda r: r["score"])
     base = base.replace(**{field: best["value"]})
     rows += tried

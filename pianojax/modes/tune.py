@@ -32,7 +32,7 @@ def run(config, args) -> int:
   own = predictor.decode
   base = own.replace(**args.decode)
   cached = scoring.outputs(predictor, records.read(predictor.config, args.data, args.offsets))
-  rows = scoring.threshold_grid(predictor, cached, base)
+  rows = scoring.threshold_grid(predictor, None, base, cached=cached)
   best = scoring.best_thresholds(rows)
   print(f"{'onset':>6} {'frame':>6} {'onset F1':>9} {'on+off F1':>10}")
   for r in rows:
