@@ -16,8 +16,11 @@ def random_batch(config, batch_size: int, mesh) -> dict:
   samples = config.data.segment_frames * config.frontend.hop_length
   gen = np.random.default_rng(0)
   batch = {"audio": (0.1 * gen.standard_normal((batch_size, samples))).astype(np.float32)}
-  for k in labels.TARGET_KEYS:
-    batch[k] = (gen.random((batch_size, config.data.segment_frames, 88)) < 0.02).astype(np.float32)
+  keys = {k: 88 for k in labels.TARGET_KEYS}
+  if config.model.pedal:
+    keys.update({k: 88 for k in labels.RELEASE_KEYS} | {k: 1 for k in labels.PEDAL_KEYS})
+  for k, width in keys.items():
+    batch[k] = (gen.random((batch_size, config.data.segment_frames, width)) < 0.02).astype(np.float32)
   batch["mask"] = np.ones((batch_size, config.data.segment_frames), np.float32)
   return mesh_lib.to_global(batch, mesh)
 

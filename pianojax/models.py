@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from pianojax import augment, framing, frontend
+from pianojax.layers import BatchNormReLU, pointwise_conv, pool_freq
 from pianojax.notes import NUM_KEYS
 
 HEADS = {
@@ -46,21 +47,6 @@ class MaskSpec:
   freq_width: int = 0
 
 
-def pointwise_conv(lhs, rhs, window_strides, padding, *args, precision=None, **kwargs):
-  """`lax.conv_general_dilated` for a 1x1 kernel at stride 1, as one matmul over the channels (NHWC x HWIO).
-
-  The same numbers up to float rounding; given to `nn.Conv` (`conv_general_dilated=`), so parameters, names and
-  initial values stay nn.Conv's and every checkpoint restores. XLA's CPU backend runs 1x1 convolutions, their
-  backward pass above all, at 14-22 GFLOP/s on the 2-core machine against 290 for a matmul
-  (`benchmarks/train_layers.py`, docs/BENCHMARKS.md).
-  """
-  del padding, args, kwargs  # (a 1x1 kernel needs no padding; dilations do nothing to it)
-  if rhs.shape[:-2] != (1,) * (rhs.ndim - 2) or any(s != 1 for s in window_strides):
-    raise ValueError(f"pointwise_conv is for 1x1 kernels at stride 1, got {rhs.shape} at {window_strides}")
-  kernel = rhs.reshape(rhs.shape[-2:])
-  return jax.lax.dot_general(lhs, kernel, (((lhs.ndim - 1,), (0,)), ((), ())), precision=precision)
-
-
 class DenseLayer(nn.Module):
   """BN-ReLU-1x1 conv (bottleneck) -> BN-ReLU-3x3 conv, output concatenated to the input."""
 
@@ -71,13 +57,15 @@ class DenseLayer(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool):
-    norm = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)  # noqa: E731
+    def norm(y, i):
+      return BatchNormReLU(not train, dtype=self.dtype, name=f"BatchNorm_{i}")(y)
+
     y = x
     if self.bottleneck:
       y = nn.Conv(
         self.bottleneck * self.growth, (1, 1), use_bias=False, dtype=self.dtype, conv_general_dilated=pointwise_conv
-      )(nn.relu(norm()(y)))
-    y = nn.Conv(self.growth, (3, 3), use_bias=False, dtype=self.dtype)(nn.relu(norm()(y)))
+      )(norm(y, 0))
+    y = nn.Conv(self.growth, (3, 3), use_bias=False, dtype=self.dtype)(norm(y, int(bool(self.bottleneck))))
     if self.dropout:
       y = nn.Dropout(self.dropout, deterministic=not train)(y)
     return jnp.concatenate([x, y], axis=-1)
@@ -91,11 +79,9 @@ class Transition(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool):
-    x = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(x)
-    x = nn.Conv(self.channels, (1, 1), use_bias=False, dtype=self.dtype, conv_general_dilated=pointwise_conv)(
-      nn.relu(x)
-    )
-    return nn.avg_pool(x, (1, 2), strides=(1, 2))
+    x = BatchNormReLU(not train, dtype=self.dtype, name="BatchNorm_0")(x)
+    x = nn.Conv(self.channels, (1, 1), use_bias=False, dtype=self.dtype, conv_general_dilated=pointwise_conv)(x)
+    return pool_freq(x, 2, "mean")
 
 
 class DenseNet(nn.Module):
@@ -114,13 +100,13 @@ class DenseNet(nn.Module):
   def __call__(self, x, train: bool):
     x = nn.Conv(self.stem_channels, (3, 3), use_bias=False, dtype=self.dtype)(x)
     if self.stem_freq_stride > 1:  # shrink the frequency axis early: most of the FLOPs live there
-      x = nn.max_pool(x, (1, self.stem_freq_stride), strides=(1, self.stem_freq_stride))
+      x = pool_freq(x, self.stem_freq_stride, "max")
     for i, layers in enumerate(self.block_layers):
       for _ in range(layers):
         x = DenseLayer(self.growth, self.bottleneck, self.dropout, self.dtype)(x, train)
       if i < len(self.block_layers) - 1:
         x = Transition(max(1, int(x.shape[-1] * self.compression)), self.dtype)(x, train)
-    x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(x))
+    x = BatchNormReLU(not train, dtype=self.dtype, name="BatchNorm_0")(x)
     b, t, f, c = x.shape
     return x.reshape(b, t, f * c)
 

@@ -43,27 +43,6 @@ def test_flops_grow_with_the_segment():
   assert one > 0 and two == pytest.approx(2 * one)
 
 
-def test_pointwise_conv_is_a_1x1_convolution():
-  """The matmul form of the DenseNet's 1x1 convolutions (models.pointwise_conv) equals XLA's convolution, forward and
-  backward, and refuses kernels it does not cover."""
-  import flax.linen as nn
-
-  x = jax.random.normal(jax.random.key(0), (2, 16, 9, 12))
-  fast = nn.Conv(8, (1, 1), use_bias=False, conv_general_dilated=models.pointwise_conv)
-  plain = nn.Conv(8, (1, 1), use_bias=False)
-  params = plain.init(jax.random.key(1), x)
-  assert jax.tree.structure(fast.init(jax.random.key(1), x)) == jax.tree.structure(params)
-  np.testing.assert_allclose(fast.apply(params, x), plain.apply(params, x), rtol=1e-5, atol=1e-5)
-
-  def grads(module):
-    return jax.grad(lambda p, x: jnp.sum(module.apply(p, x) ** 2), argnums=(0, 1))(params, x)
-
-  for a, b in zip(jax.tree.leaves(grads(fast)), jax.tree.leaves(grads(plain)), strict=True):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
-  with pytest.raises(ValueError, match="1x1 kernels at stride 1"):
-    nn.Conv(8, (3, 3), conv_general_dilated=models.pointwise_conv).init(jax.random.key(1), x)
-
-
 def test_only_a_velocity_head_with_the_level_hears_how_loud_the_input_is():
   """Per-example normalisation makes every head deaf to the input's gain; `model.velocity_level` gives the velocity
   head the level back (and only it)."""
