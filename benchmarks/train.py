@@ -26,8 +26,8 @@ import train_common
 from absl import app, flags
 from ml_collections import config_flags
 
+from pianojax import allocator, models, settings, trainer
 from pianojax import mesh as mesh_lib
-from pianojax import models, settings, trainer
 from pianojax import state as state_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Config file.", lock_config=False)
@@ -48,6 +48,7 @@ def peak_flops(device) -> float | None:
 
 def main(argv):
   del argv
+  allocator.use_tcmalloc()  # as launch.py's training modes do (PIANOJAX_ALLOCATOR=system: glibc's malloc)
   config = _CONFIG.value
   if not flags.FLAGS["config"].present and jax.default_backend() == "cpu":
     from configs import pretrained
@@ -88,6 +89,7 @@ def main(argv):
     "device": f"{device.platform}:{device.device_kind}",
     "devices": len(jax.devices()),
     "dtype": config.model.dtype,
+    "allocator": allocator.active(),
     "batch": batch_size,
     "segment_frames": config.data.segment_frames,
     "params": int(sum(np.prod(x.shape) for x in jax.tree.leaves(state.params))),

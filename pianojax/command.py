@@ -102,8 +102,16 @@ _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processe
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index in a multi-process run.")
 
 
+# Modes that train on this host: restarted with tcmalloc (pianojax.allocator) where it is installed.
+TRAIN_MODES = ("demo", "train", "sweep")
+
+
 def main(argv):
   del argv
+  if _MODE.value in TRAIN_MODES:
+    from pianojax import allocator
+
+    allocator.use_tcmalloc()
   logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)  # no "no TPU" chatter
   absl_logging.set_verbosity(absl_logging.WARNING)  # libraries' INFO lines (orbax, tfds) stay quiet
   # A failed asynchronous save is reported once, by pianojax.checkpoints, not by each of orbax's threads.

@@ -9,7 +9,8 @@ system=0
 [ "${1:-}" = "--system" ] && system=1
 
 APT_PACKAGES=(python3 python3-venv python3-dev fluidsynth fluid-soundfont-gm timgm6mb-soundfont
-  musescore-general-soundfont fluidr3mono-gm-soundfont csound-soundfont)
+  musescore-general-soundfont fluidr3mono-gm-soundfont csound-soundfont
+  libtcmalloc-minimal4)  # tcmalloc: CPU training without re-faulting its buffers every step (pianojax/allocator.py)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
