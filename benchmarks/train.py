@@ -54,7 +54,8 @@ def main(argv):
     from configs import pretrained
 
     config = pretrained.get_config()
-    print("no --config on a CPU: configs/pretrained.py (the shipped CPU model)")
+    config.update_from_flattened_dict(config_flags.get_override_values(flags.FLAGS["config"]))
+    print("no --config on a CPU: configs/pretrained.py (the shipped CPU model) with the --config.* overrides")
   config = settings.normalize(config)
   mesh = mesh_lib.data_mesh()
   model = models.build(config)
