@@ -36,8 +36,8 @@ def restart_command(environ: dict, argv: list[str]) -> tuple[list[str], dict] | 
   possible, or already done."""
   if environ.get(ENV, "tcmalloc") == "system" or "tcmalloc" in environ.get("LD_PRELOAD", ""):
     return None
-  if not sys.platform.startswith("linux"):
-    return None
+  if not sys.platform.startswith("linux") or not argv or not os.path.isfile(argv[0]):
+    return None  # (`python -c`, or no script to run again)
   library = tcmalloc_library()
   if library is None:
     return None
@@ -49,6 +49,8 @@ def restart_command(environ: dict, argv: list[str]) -> tuple[list[str], dict] | 
 def use_tcmalloc() -> None:
   """Restarts this process (same interpreter, arguments and environment) with tcmalloc preloaded, where one is
   installed and it is not loaded yet; otherwise returns. Call before any JAX computation."""
+  if "IPython" in sys.modules or sys.flags.interactive:
+    return  # a notebook or REPL running the command in-process: never replace the user's session
   command = restart_command(dict(os.environ), sys.argv)
   if command is None:
     return
@@ -59,7 +61,7 @@ def use_tcmalloc() -> None:
 
 
 def active() -> str:
-  """ "tcmalloc" where this process has it loaded, else "system" (what benchmarks report beside their numbers)."""
+  """Which allocator this process runs on: `tcmalloc` where it is loaded, else `system` (benchmarks report it)."""
   try:
     with open("/proc/self/maps") as f:
       return "tcmalloc" if "tcmalloc" in f.read() else "system"

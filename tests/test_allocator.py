@@ -41,16 +41,19 @@ def run_script(tmp_path, **env):
   return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_restart_command():
-  assert allocator.restart_command({allocator.ENV: "system"}, ["x.py"]) is None
-  assert allocator.restart_command({"LD_PRELOAD": "/lib/libtcmalloc.so.4"}, ["x.py"]) is None
+def test_restart_command(tmp_path):
+  script = str(tmp_path / "x.py")
+  open(script, "w").close()
+  assert allocator.restart_command({allocator.ENV: "system"}, [script]) is None
+  assert allocator.restart_command({"LD_PRELOAD": "/lib/libtcmalloc.so.4"}, [script]) is None
+  assert allocator.restart_command({}, ["-c"]) is None  # nothing to run again
   library = allocator.tcmalloc_library()
-  command = allocator.restart_command({"LD_PRELOAD": "libother.so", "HOME": "/h"}, ["x.py", "--a=1"])
+  command = allocator.restart_command({"LD_PRELOAD": "libother.so", "HOME": "/h"}, [script, "--a=1"])
   if library is None:
     assert command is None
     return
   argv, environ = command
-  assert argv == [sys.executable, "x.py", "--a=1"]
+  assert argv == [sys.executable, script, "--a=1"]
   assert environ["LD_PRELOAD"] == f"{library} libother.so" and environ["HOME"] == "/h"
   assert environ[allocator.ENV] == "system"  # the restarted process does not restart again
 
