@@ -29,9 +29,7 @@ import train_common
 from absl import app, flags
 from ml_collections import config_flags
 
-from pianojax import allocator, models, settings, trainer
-from pianojax import mesh as mesh_lib
-from pianojax import state as state_lib
+from pianojax import allocator, settings
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/pretrained.py", "Config file.", lock_config=False)
 _STEPS = flags.DEFINE_integer("steps", 3, "Traced steps.")
@@ -84,15 +82,7 @@ def main(argv):
   del argv
   allocator.use_tcmalloc()
   config = settings.normalize(_CONFIG.value)
-  mesh = mesh_lib.data_mesh()
-  model = models.build(config)
-  optimizer = state_lib.make_optimizer(config)
-  rng = jax.random.key(0)
-  state = jax.jit(
-    lambda r: state_lib.create_state(model, optimizer, config, r), out_shardings=mesh_lib.replicated(mesh)
-  )(rng)
-  batch = train_common.random_batch(config, config.train.batch_size, mesh)
-  compiled = trainer.jit_train_step(model, optimizer, config, mesh, rng).lower(state, batch).compile()
+  _, state, batch, compiled, _ = train_common.compiled_step(config)
   for _ in range(2):
     state, metrics = compiled(state, batch)
   jax.block_until_ready(metrics)

@@ -26,9 +26,7 @@ import train_common
 from absl import app, flags
 from ml_collections import config_flags
 
-from pianojax import allocator, models, settings, trainer
-from pianojax import mesh as mesh_lib
-from pianojax import state as state_lib
+from pianojax import allocator, models, settings
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/default.py", "Config file.", lock_config=False)
 _STEPS = flags.DEFINE_integer("steps", 20, "Timed steps.")
@@ -57,20 +55,9 @@ def main(argv):
     config.update_from_flattened_dict(config_flags.get_override_values(flags.FLAGS["config"]))
     print("no --config on a CPU: configs/pretrained.py (the shipped CPU model) with the --config.* overrides")
   config = settings.normalize(config)
-  mesh = mesh_lib.data_mesh()
-  model = models.build(config)
-  optimizer = state_lib.make_optimizer(config)
-  rng = jax.random.key(0)
-  rep = mesh_lib.replicated(mesh)
-  state = jax.jit(lambda r: state_lib.create_state(model, optimizer, config, r), out_shardings=rep)(rng)
+  model, state, batch, compiled, compile_s = train_common.compiled_step(config)
   samples = config.data.segment_frames * config.frontend.hop_length
   batch_size = config.train.batch_size
-  batch = train_common.random_batch(config, batch_size, mesh)
-  step = trainer.jit_train_step(model, optimizer, config, mesh, rng)
-
-  start = time.perf_counter()
-  compiled = step.lower(state, batch).compile()
-  compile_s = time.perf_counter() - start
   for _ in range(_WARMUP.value):
     state, metrics = compiled(state, batch)
   jax.block_until_ready(metrics)

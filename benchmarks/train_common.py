@@ -1,14 +1,16 @@
-"""What benchmarks/train.py and benchmarks/train_layers.py share (no flags, so both can import it): a fixed random
-training batch and the f32 matmul rate XLA reaches on this machine."""
+"""What the train-step benchmarks (train.py, train_layers.py, profile_step.py) share (no flags, so each can import
+it): a fixed random training batch, the compiled train step on it, and the f32 matmul rate XLA reaches here."""
 
 import time
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pianojax import labels
+from pianojax import labels, models, trainer
 from pianojax import mesh as mesh_lib
+from pianojax import state as state_lib
 
 
 def random_batch(config, batch_size: int, mesh) -> dict:
@@ -37,3 +39,26 @@ def matmul_flops(repeats: int = 5) -> float:
     jax.block_until_ready(f(a, a))
     best = min(best, time.perf_counter() - start)
   return 2 * 2048**3 / best
+
+
+class Step(NamedTuple):
+  model: models.Transcriber
+  state: object  # the initial TrainState (the compiled step donates it: pass each call the previous one's)
+  batch: dict
+  compiled: object  # the jitted train step, lowered and compiled for `batch`
+  compile_s: float
+
+
+def compiled_step(config) -> Step:
+  """The train step of `config` (normalised) compiled for a random batch of `config.train.batch_size`."""
+  mesh = mesh_lib.data_mesh()
+  model = models.build(config)
+  optimizer = state_lib.make_optimizer(config)
+  rng = jax.random.key(0)
+  state = jax.jit(
+    lambda r: state_lib.create_state(model, optimizer, config, r), out_shardings=mesh_lib.replicated(mesh)
+  )(rng)
+  batch = random_batch(config, config.train.batch_size, mesh)
+  start = time.perf_counter()
+  compiled = trainer.jit_train_step(model, optimizer, config, mesh, rng).lower(state, batch).compile()
+  return Step(model, state, batch, compiled, time.perf_counter() - start)

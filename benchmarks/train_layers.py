@@ -27,8 +27,7 @@ import train_common
 from absl import app, flags
 from ml_collections import config_flags
 
-from pianojax import frontend, models, settings, trainer
-from pianojax import mesh as mesh_lib
+from pianojax import frontend, models, settings
 from pianojax import state as state_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/pretrained.py", "Config file.", lock_config=False)
@@ -109,12 +108,7 @@ def main(argv):
   print(f"{jax.devices()[0].device_kind} x {len(jax.devices())}: f32 2048^3 matmul {peak:.1f} GFLOP/s")
 
   # The whole step, as benchmarks/train.py times it.
-  mesh = mesh_lib.data_mesh()
-  optimizer = state_lib.make_optimizer(config)
-  rep = mesh_lib.replicated(mesh)
-  state = jax.jit(lambda r: state_lib.create_state(model, optimizer, config, r), out_shardings=rep)(jax.random.key(0))
-  data = train_common.random_batch(config, batch, mesh)
-  step = trainer.jit_train_step(model, optimizer, config, mesh, jax.random.key(0)).lower(state, data).compile()
+  _, state, data, step, _ = train_common.compiled_step(config)
   state, metrics = step(state, data)  # (the step donates its state: each call takes the previous one's)
   jax.block_until_ready(metrics)
   times = []
