@@ -1,6 +1,12 @@
-"""Data throughput: FluidSynth rendering speed per SoundFont, and input-pipeline segments per second.
+"""Data throughput: FluidSynth rendering speed per SoundFont, input-pipeline segments per second, and the device
+synthesiser's audio seconds per second.
 
   python benchmarks/data.py [--config=configs/default.py] [--seconds_per_font=60] [--steps=20]
+      [--parts=render,pipeline,device]
+
+device: batches of `--batch` segments synthesised by pianojax/synth/device.py on this machine's first device (its
+assets under --config.data.device.assets_dir, built first where missing; performances from
+--config.data.synth.midi_dir when set), timed after compilation; the compile time is reported apart.
 
 Builds a small synthetic dataset (mixtures + performances, in a temp dir unless
 --config.data.tfds_dir is set), then times the training pipeline (random crops,
@@ -35,6 +41,7 @@ _SECONDS = flags.DEFINE_float("seconds_per_font", 60.0, "Audio seconds rendered 
 _STEPS = flags.DEFINE_integer("steps", 20, "Pipeline batches to time.")
 _BATCH = flags.DEFINE_integer("batch", 32, "Global batch (segments per step).")
 _THREADS = flags.DEFINE_integer("threads", 2, "grain reader threads.")
+_PARTS = flags.DEFINE_list("parts", ["render", "pipeline", "device"], "What to time.")
 
 
 def render_speed(sample_rate: int) -> dict[str, float]:
@@ -58,7 +65,46 @@ def main(argv):
   del argv
   config = _CONFIG.value
   result = {"benchmark": "data", "segment_frames": config.data.segment_frames, "batch": _BATCH.value}
-  result["render_audio_s_per_cpu_s"] = render_speed(config.frontend.sample_rate)
+  result["device"] = str(jax.devices()[0].platform)
+  if "render" in _PARTS.value:
+    result["render_audio_s_per_cpu_s"] = render_speed(config.frontend.sample_rate)
+  if "device" in _PARTS.value:
+    result.update(device_speed(config))
+  if "pipeline" in _PARTS.value:
+    pipeline_speed(config, result)
+  print(json.dumps(result))
+
+
+def device_speed(config) -> dict:
+  """Audio seconds per second of the device synthesiser (after compiling), and its compile time."""
+  from pianojax.synth import device
+
+  device.build_assets(config)
+  synth = device.from_config(config)
+  make = synth.batch_fn(_BATCH.value)
+  start = time.perf_counter()
+  jax.block_until_ready(make(jax.random.key(0)))
+  compile_s = time.perf_counter() - start
+  start = time.perf_counter()
+  for i in range(_STEPS.value):
+    jax.block_until_ready(make(jax.random.key(i + 1)))
+  elapsed = time.perf_counter() - start
+  seconds = _STEPS.value * _BATCH.value * synth.num_samples / synth.rate
+  out = {
+    "device_synth_audio_s_per_s": round(seconds / elapsed, 1),
+    "device_synth_compile_s": round(compile_s, 1),
+    "device_synth_variety": bool(config.data.device.variety_on),
+    "device_synth_performances": synth.num_performances,
+  }
+  print(
+    f"device synthesis on {jax.devices()[0].platform}: {out['device_synth_audio_s_per_s']:,} audio s/s "
+    f"(compiled in {compile_s:.1f} s)"
+  )
+  return out
+
+
+def pipeline_speed(config, result: dict) -> None:
+  """The host pipeline over a small rendered dataset, on-the-fly and precomputed; the frontend alone."""
 
   with tempfile.TemporaryDirectory() as tmp:
     if config.data.tfds_dir == "outputs/tfds":
@@ -84,9 +130,7 @@ def main(argv):
       rate, audio_rate = result[f"{way}_segments_per_s"], result[f"{way}_audio_s_per_s"]
       print(f"pipeline {way}: {rate} segments/s ({audio_rate} audio s/s)")
   result["frontend_segments_per_s"] = _frontend_rate(config, spec)
-  result["device"] = str(jax.devices()[0].platform)
   print(f"frontend on {result['device']}: {result['frontend_segments_per_s']} segments/s")
-  print(json.dumps(result))
 
 
 def _time_batches(stream) -> float:

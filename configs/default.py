@@ -103,6 +103,7 @@ def get_config() -> ml_collections.ConfigDict:
   # Stop when a logged loss exceeds this many times the lowest logged so far (0: never); a checkpoint is
   # written only after the steps before it were checked (finite, not diverged).
   train.divergence_factor = 10.0
+  train.time_limit_s = 0.0  # stop (evaluated, checkpointed) after this many seconds of training (0: no limit)
   config.init_from = ""  # a checkpoint (dir or step dir) to start from: pretrain -> fine-tune
 
   # How long signals become examples.
@@ -127,6 +128,61 @@ def get_config() -> ml_collections.ConfigDict:
   synth.midi_dir = ""  # real performance MIDI to render, e.g. ../shared/midi (any folder)
   synth.reverb = True
   synth.seed = 0
+
+  # Where training audio comes from: "tfds" (the rendered datasets above, through the host pipeline) or "device"
+  # (synthesised inside the training loop from sample banks: pianojax/synth/device.py; the TFDS datasets then serve
+  # validation and test only). `--mode=build_data` builds what the source needs.
+  data.source = "tfds"
+  data.device = dev = ml_collections.ConfigDict()
+  dev.assets_dir = "outputs/device"  # sample banks and packed performances (data.synth.midi_dir's training split)
+  dev.performances = ""  # a packed-performances file to use instead of packing data.synth.midi_dir (GPU hosts)
+  dev.pianos = ("fluidr3", "timgm6mb", "csound", "fluidr3mono")  # SoundFonts or sample folders; test pianos stay out
+  dev.pitch_step = 3  # a recorded note every this many semitones
+  dev.velocities = (40, 80, 115)  # velocity layers recorded
+  dev.piano_seconds = 4.0  # stored length of a bass note from its attack ...
+  dev.treble_seconds = 2.0  # ... tapering to this at the top
+  # accompaniment: (family, GM program) from one SoundFont, a note every 4 semitones of the family's range
+  dev.others = (
+    ("guitar", 25),
+    ("bass", 33),
+    ("strings", 48),
+    ("brass", 61),
+    ("reed", 65),
+    ("pipe", 73),
+    ("organ", 19),
+    ("synth", 81),
+  )
+  dev.others_source = "fluidr3"
+  dev.others_pitch_step = 4
+  dev.others_seconds = 2.5
+  dev.materials = ("notes", "chords", "sequences", "performances")  # performances: windows of data.synth.midi_dir
+  dev.material_weights = (1.0, 2.0, 2.0, 4.0)
+  dev.others_prob = 0.3  # piano with other instruments (and noise, 80% of those): the mixtures material
+  dev.alone_prob = 0.05  # other instruments alone, no piano (empty labels)
+  dev.max_notes = 192  # note slots per example (a performance window with more is masked from the first left out)
+  dev.max_pairs = 1024  # (note, block) pairs rendered per example on average, shared by the batch (synth/playback.py)
+  dev.block = 1024  # samples per playback block
+  dev.variety_on = True  # domain randomisation (synth/variety.py); False: one plain piano per example
+  dev.variety = var = ml_collections.ConfigDict()
+  var.two_pianos_prob = 0.3  # a second piano plays 20-50% of the notes
+  # tuning: at most detune + stretch + jitter = 33 cents off equal temperament at A4 = 440 Hz (a third of a semitone,
+  # the frontend's bin spacing); session 9's first variety run allowed 25 + 46 + 4 at A0
+  var.detune_cents = 15.0  # whole piano (A4 = 436-444 Hz), +-
+  var.stretch_cents = 15.0  # octave stretch: + this at the top key, - this at the bottom, cubic between; 0..this
+  var.jitter_cents = 3.0  # per note, +-
+  var.velocity_curve = (0.6, 1.6)  # exponent of (velocity / layer velocity), log-uniform
+  var.release_seconds = (0.05, 0.3)  # damper time constant, log-uniform
+  var.plain_release_seconds = 0.12  # ... with variety_on=False (synth/sampler.py's)
+  var.tilt_db = 3.0  # spectral tilt per octave, +-
+  var.eq_db = 6.0  # two peaking bands, +-
+  var.reverb_prob = 0.8
+  var.rt60 = (0.2, 1.5)
+  var.wet = (0.05, 0.45)
+  var.mic_noise_prob = 0.5
+  var.mic_snr_db = (20.0, 50.0)
+  var.hum_prob = 0.15
+  var.hum_db = (-45.0, -25.0)
+  var.drift_depth = 0.3  # slow level drift, gain 1 +- this
 
   # Host-side waveform augmentation (labels follow); spectrogram masking runs on device.
   data.augment = aug = ml_collections.ConfigDict()

@@ -75,6 +75,42 @@ def plot_features(signals: dict[str, np.ndarray], spec: frontend.FrontendSpec, p
   plt.close(fig)
 
 
+def plot_examples(batch: dict[str, np.ndarray], titles: list[str], spec: frontend.FrontendSpec, path: str) -> None:
+  """Training examples as the model gets them: features (left) and targets (right: frames grey, onsets red, the
+  sustain pedal as a bar above the keys, masked frames shaded), one row per example of `batch`."""
+  plt = _pyplot()
+  audio = np.asarray(batch["audio"])
+  feats = np.asarray(jax.jit(frontend.features, static_argnums=1)(audio, spec))
+  n = len(titles)
+  fig, axes = plt.subplots(n, 2, figsize=(15, 2.6 * n), squeeze=False)
+  frame_rate = spec.sample_rate / spec.hop_length
+  for i in range(n):
+    frames = batch["frame"][i].shape[0]
+    seconds = frames / frame_rate
+    axes[i, 0].imshow(
+      feats[i, :frames].T, origin="lower", aspect="auto", extent=(0, seconds, 0, feats.shape[2]), cmap="magma"
+    )
+    axes[i, 0].set(ylabel=f"{spec.representation} bin", title=titles[i])
+    roll = np.where(batch["frame"][i] > 0, 0.35, 0.0)
+    roll = np.maximum(roll, batch["onset"][i])
+    ax = axes[i, 1]
+    extent = (0, seconds, notes.MIN_PITCH - 0.5, notes.MAX_PITCH + 0.5)
+    ax.imshow(roll.T, origin="lower", aspect="auto", extent=extent, cmap="Reds", vmin=0, vmax=1)
+    if "pedal_frame" in batch:
+      down = batch["pedal_frame"][i][:, 0] > 0
+      t = np.arange(frames) / frame_rate
+      ax.fill_between(t, notes.MAX_PITCH + 1, notes.MAX_PITCH + 3, where=down, color="tab:blue", step="mid")
+    masked = np.asarray(batch["mask"][i]) == 0
+    if masked.any():
+      ax.axvspan(np.argmax(masked) / frame_rate, seconds, color="k", alpha=0.15)
+    ax.set(ylim=(notes.MIN_PITCH - 1, notes.MAX_PITCH + 4), ylabel="MIDI pitch", title="targets")
+  for ax in axes[-1]:
+    ax.set_xlabel("time (s)")
+  fig.tight_layout()
+  fig.savefig(path, dpi=70)
+  plt.close(fig)
+
+
 def plot_roll(audio: np.ndarray, found: notes.NoteSequence, spec: frontend.FrontendSpec, path: str, max_seconds=60.0):
   """Piano roll of the notes (colour: velocity) under the model's features (first `max_seconds`)."""
   plt = _pyplot()

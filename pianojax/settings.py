@@ -23,6 +23,9 @@ LIST_FIELDS = {
   "data.train_weights": float,
   "train.eval_datasets": str,
   "sweep.eval": str,
+  "data.device.pianos": str,
+  "data.device.materials": str,
+  "data.device.material_weights": float,
 }
 # Renamed or moved fields: old dotted key -> new dotted key.
 MOVED = {
@@ -45,6 +48,8 @@ ADDED = {
   "loss.pedal_weight": 0.0,
   "decode.release_threshold": 0.5,
   "decode.pedal_threshold": 0.5,
+  "data.source": "tfds",
+  "train.time_limit_s": 0.0,
 }
 
 
@@ -162,6 +167,7 @@ CHOICES = {
   "optim.schedule": ("cosine", "constant"),
   "data.offset_mode": ("pedal", "key"),
   "frontend.framing": ("frame", "beat"),
+  "data.source": ("tfds", "device"),
 }
 # Integer fields and their least value.
 AT_LEAST = {
@@ -216,6 +222,19 @@ def validate(config, render: bool = False) -> None:
     unknown = [n for n in lookup(config, field)[0][field.rpartition(".")[2]] if n not in datasets.NAMES]
     if unknown:
       raise bad(field, f"unknown dataset {unknown[0]!r}; choose from {', '.join(datasets.NAMES)}")
+  if config.data.source == "device":
+    from pianojax.synth import device
+
+    dev = config.data.device
+    unknown = [m for m in dev.materials if m not in device.MATERIALS]
+    if unknown:
+      raise bad("data.device.materials", f"unknown material {unknown[0]!r}; choose from {', '.join(device.MATERIALS)}")
+    if len(dev.material_weights) != len(dev.materials) or min(dev.material_weights, default=0) < 0:
+      raise bad("data.device.material_weights", f"give one weight >= 0 for each of {len(dev.materials)} materials")
+    if config.data.precomputed:
+      raise bad("data.precomputed", "data.source=device renders waveforms; it cannot train on stored features")
+    if config.frontend.framing == "beat":
+      raise bad("frontend.framing", "data.source=device frames by frames (beat framing needs the host pipeline)")
   weights = config.data.train_weights
   if weights and (len(weights) != len(config.data.train) or min(weights) <= 0):
     raise bad("data.train_weights", f"give one weight > 0 for each of data.train's {len(config.data.train)} datasets")

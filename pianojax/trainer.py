@@ -75,6 +75,42 @@ def training_sources(config, split: str = "train"):
   return [datasets.data_source(config, n, split, precomputed=precomputed) for n in names], weights
 
 
+def training_batches(config, mesh, start: int, log=print):
+  """Global training batches from step `start + 1` on, from the source `data.source` names:
+
+  - "tfds": the rendered datasets through the host pipeline (input_pipeline), made global on the mesh;
+  - "device": synthesised in a jitted function of (seed, step) on the devices themselves (synth/device.py), already
+    sharded on `data`. Either way batch `s` is a function of the seed and `s`, so a resumed run continues exactly.
+  """
+  if config.data.source == "device":
+    from pianojax.synth import device
+
+    if config.data.precomputed:
+      raise UserError("data.source=device renders waveforms: it cannot train on precomputed features")
+    synth = device.from_config(config)
+    make = synth.batch_fn(config.train.batch_size, mesh)
+    key = jax.random.fold_in(jax.random.key(config.seed), 0x5EED)
+    log(
+      f"training audio synthesised on the device: {synth.num_pianos} pianos, {synth.num_others} other "
+      f"instruments, {synth.num_performances or 'no'} performances, "
+      f"variety {'on' if config.data.device.variety_on else 'off'}"
+    )
+    return (make(jax.random.fold_in(key, step)) for step in range(start + 1, config.train.steps + 1))
+  if config.data.source != "tfds":
+    raise UserError(f"data.source={config.data.source!r}: choose tfds or device")
+  sources, weights = training_sources(config)
+  spec = input_pipeline.SegmentSpec.from_config(config)
+  stream = input_pipeline.TrainSegments(sources, weights, spec, config.data.augment, seed=config.seed)
+  host = input_pipeline.batches(
+    stream,
+    config.train.batch_size,
+    start_step=start,
+    num_steps=config.train.steps - start,
+    threads=config.train.data_threads,
+  )
+  return (mesh_lib.to_global(b, mesh) for b in host)
+
+
 class MetricWriter:
   """Metrics as JSON lines (always) and TensorBoard events (where tensorboardX is installed)."""
 
@@ -160,16 +196,7 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
     log(f"already trained {start} steps")
     return {"step": start, **evaluate(config, model, state.variables, mesh)}
 
-  sources, weights = training_sources(config)
-  spec = input_pipeline.SegmentSpec.from_config(config)
-  stream = input_pipeline.TrainSegments(sources, weights, spec, config.data.augment, seed=config.seed)
-  batches = input_pipeline.batches(
-    stream,
-    config.train.batch_size,
-    start_step=start,
-    num_steps=config.train.steps - start,
-    threads=config.train.data_threads,
-  )
+  batches = training_batches(config, mesh, start, log)
   step_fn = jit_train_step(model, optimizer, config, mesh, step_rng)
   guard = Guard(config.train.divergence_factor, ckpt)
   t0 = t_last = time.time()
@@ -178,10 +205,16 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
   # step's loss, which is computed from it, has been checked: a checkpoint on disk is never non-finite or diverged.
   held = None
   for step in range(start + 1, config.train.steps + 1):
-    batch = mesh_lib.to_global(next(batches), mesh)
+    batch = next(batches)
     state, metrics = step_fn(state, batch)
     history.append(metrics)
-    final = step == config.train.steps
+    if step == start + 1:  # the first step pays for compilation (or a cache read)
+      jax.block_until_ready(metrics)
+      first = time.time() - t0
+      writer.write(step, {"first_step_seconds": first})
+      log(f"first step in {first:.1f} s (compilation included)")
+    out_of_time = bool(config.train.time_limit_s) and time.time() - t0 > config.train.time_limit_s
+    final = step == config.train.steps or out_of_time
     if step % config.train.log_every == 0 or held is not None or final:
       values = guard.check(history, step)
       history = []
@@ -214,13 +247,16 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
       log("eval " + "  ".join(f"{k.split('/', 1)[1]}={v:.3f}" for k, v in result.items() if k.endswith("_f1")))
     if step % config.train.checkpoint_every == 0 or final:
       held = (step, jax.tree.map(jnp.copy, state))
+    if final:
+      break
   if held is not None:  # the last state's own loss: one more step on a copy of it, then discarded
     _, metrics = step_fn(jax.tree.map(jnp.copy, held[1]), batch)
     guard.check([metrics], held[0] + 1)
     ckpt.save(*held, config, force=True)
   ckpt.close()
-  log(f"trained {config.train.steps - start} steps in {(time.time() - t0) / 60:.1f} min -> {workdir}")
-  return {"step": config.train.steps, **result}
+  stopped = "" if step == config.train.steps else f" (train.time_limit_s={config.train.time_limit_s:g} reached)"
+  log(f"trained {step - start} steps in {(time.time() - t0) / 60:.1f} min{stopped} -> {workdir}")
+  return {"step": step, **result}
 
 
 class Guard:

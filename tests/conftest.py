@@ -190,3 +190,57 @@ def piano_wav(tmp_path_factory):
   soundfile.write(path, audio.astype(np.float32) / 32768, 44100)
   notes.write_midi(played, folder / "piece.truth.mid")
   return path
+
+
+def device_config(assets_dir, midi_dir="", **overrides):
+  """`tiny_config` training from device synthesis with small banks: two SoundFont pianos (a note every octave, two
+  layers, 1.5 s) and two accompaniment instruments; performances from `midi_dir` where given."""
+  c = tiny_config("unused-tfds", **overrides)
+  dev = c.data.device
+  c.data.source = "device"
+  dev.assets_dir = str(assets_dir)
+  dev.pianos = ("fluidr3", "timgm6mb")
+  dev.pitch_step = 12
+  dev.velocities = (60, 110)
+  dev.piano_seconds = 1.5
+  dev.treble_seconds = 1.0
+  dev.others = (("strings", 48), ("bass", 33))
+  dev.others_pitch_step = 12
+  dev.others_seconds = 1.0
+  dev.max_notes = 64
+  dev.max_pairs = 256
+  c.data.synth.midi_dir = str(midi_dir)
+  c.train.eval_datasets = ()
+  return c
+
+
+@pytest.fixture(scope="session")
+def midi_folder(tmp_path_factory):
+  """Three short performances as MIDI files (random piano sequences with pedal), all in the train split."""
+  from pianojax import notes
+  from pianojax.datasets.synthetic import split_of
+  from pianojax.synth import materials
+
+  folder = tmp_path_factory.mktemp("midi")
+  rng = np.random.default_rng(1)
+  made, i = 0, 0
+  while made < 3:
+    name = f"piece{i}.mid"
+    i += 1
+    if split_of(name) != "train":
+      continue
+    notes.write_midi(materials.piano_sequence(rng, 12.0), folder / name)
+    made += 1
+  return folder
+
+
+@pytest.fixture(scope="session")
+def device_assets(tmp_path_factory, midi_folder):
+  """`device_config`'s banks and packed performances, built once (FluidSynth records the banks)."""
+  from pianojax.synth import device, soundfonts
+
+  require({"fluidr3", "timgm6mb"} <= set(soundfonts.available()), "SoundFonts fluidr3/timgm6mb not installed")
+  d = tmp_path_factory.mktemp("device")
+  config = device_config(d, midi_folder)
+  device.build_assets(config, log=lambda *_: None)
+  return config

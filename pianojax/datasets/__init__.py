@@ -32,8 +32,10 @@ NAMES = (*SYNTHETIC, "maestro")
 
 
 def default_names(config) -> list[str]:
-  """What `--mode=build_data` builds without --data: the training mixture, and maestro when configured."""
-  return [*config.data.train, *(["maestro"] if config.data.maestro_dir else [])]
+  """What `--mode=build_data` builds without --data: the training mixture (with `data.source=device`, only the
+  datasets whose validation splits training evaluates), and maestro when configured."""
+  names = list(config.train.eval_datasets) if config.data.source == "device" else list(config.data.train)
+  return [*names, *(["maestro"] if config.data.maestro_dir else [])]
 
 
 def builder(config, name: str):

@@ -1,0 +1,133 @@
+"""Batches synthesised on the device (synth/device.py), and training from them with nothing else installed."""
+
+import jax
+import numpy as np
+import pytest
+
+from pianojax import labels, settings
+from pianojax.synth import device, variety
+
+
+def _batches(config, seeds=(0,), batch=4, pair_budget=None, **overrides):
+  """One compiled batch function, called with each seed (`pair_budget`: fewer playback pairs, the same program)."""
+  config = settings.apply_overrides(config, overrides.items())
+  synth = device.DeviceSynth(config, device.load_assets(config))
+  if pair_budget is not None:
+    synth.arrays = synth.arrays._replace(knobs=synth.arrays.knobs._replace(pair_budget=np.int32(pair_budget)))
+  make = synth.batch_fn(batch, with_kind=True)
+  return [jax.tree.map(np.asarray, make(jax.random.key(seed))) for seed in seeds]
+
+
+MIXED = {"model.pedal": True, "data.device.alone_prob": 0.35}
+
+
+@pytest.fixture(scope="module")
+def mixed(device_assets):
+  """Batches of every material with the pedal heads' targets; a third of the examples other instruments alone."""
+  return _batches(device_assets, (3, 3, 4), batch=6, **MIXED)
+
+
+def test_a_batch_has_the_host_pipelines_keys_and_shapes(device_assets, mixed):
+  b = mixed[0]
+  frames, samples = device_assets.data.segment_frames, device_assets.data.segment_frames * 320
+  want = {*labels.TARGET_KEYS, *labels.RELEASE_KEYS, *labels.PEDAL_KEYS, "audio", "mask", "kind", "alone"}
+  assert set(b) == want
+  assert b["audio"].shape == (6, samples) and b["onset"].shape == (6, frames, 88)
+  assert b["pedal_frame"].shape == (6, frames, 1) and b["mask"].shape == (6, frames)
+  assert np.isfinite(b["audio"]).all() and np.abs(b["audio"]).max() <= 1.0
+  peaks = np.abs(b["audio"]).max(axis=1)
+  assert (peaks > 10 ** (-12.5 / 20)).all() and (peaks < 10 ** (-0.9 / 20)).all()  # -12..-1 dBFS
+
+
+def test_a_key_gives_the_same_batch_bit_for_bit_and_another_key_another(mixed):
+  a, again, other = mixed
+  for k in a:
+    np.testing.assert_array_equal(a[k], again[k], err_msg=k)
+  assert not np.array_equal(a["audio"], other["audio"])
+
+
+def test_other_instruments_alone_have_no_labels(mixed):
+  alone = np.concatenate([b["alone"] for b in mixed])
+  onsets = np.concatenate([b["onset"].sum(axis=(1, 2)) for b in mixed])
+  assert alone.any() and not alone.all()
+  assert (onsets[alone] == 0).all() and (onsets[~alone] > 0).any()
+
+
+def test_onset_targets_sit_on_the_rendered_attacks(device_assets):
+  plain = {
+    **MIXED,  # (the same program as `mixed`: these settings are values passed to it, not compiled in)
+    "data.device.material_weights": (1.0, 0.0, 0.0, 0.0),  # isolated notes only
+    "data.device.variety_on": False,
+    "data.device.others_prob": 0.0,
+    "data.device.alone_prob": 0.0,
+  }
+  (b,) = _batches(device_assets, batch=6, **plain)
+  assert (b["kind"] == 0).all()
+  hop = 320
+  for audio, onset in zip(b["audio"], b["onset"], strict=True):
+    frames = np.nonzero(onset.max(axis=1))[0]
+    assert len(frames) >= 1
+    first_sound = int(np.argmax(np.abs(audio) > 1e-4))
+    assert abs(first_sound / hop - frames[0]) <= 0.5 + 0.01 * 16000 / hop  # within half a frame (+ a 10 ms attack)
+    assert np.abs(audio[: max(frames[0] * hop - hop, 0)]).max(initial=0) < 1e-6  # silence before it (FFT round-off)
+
+
+def test_notes_left_out_are_masked_not_mislabelled(mixed, device_assets):
+  full = mixed[0]
+  (tight,) = _batches(device_assets, (3,), batch=6, pair_budget=24, **MIXED)
+  assert full["mask"].min() == 1.0
+  cut = tight["mask"].min(axis=1) == 0
+  assert cut.any()
+  for i in np.nonzero(cut)[0]:
+    upto = int(tight["mask"][i].sum())
+    assert tight["mask"][i, :upto].all() and not tight["mask"][i, upto:].any()  # masked from a point on
+    for name in ("onset", "frame", "pedal_frame"):  # the labels before it are those of the whole batch
+      np.testing.assert_array_equal(tight[name][i, :upto], full[name][i, :upto], err_msg=name)
+
+
+def test_variety_draws_stay_in_their_ranges(device_assets):
+  cfg = device_assets.data.device.variety
+  v = jax.vmap(lambda k: variety.draw(k, cfg, 2, True))(jax.random.split(jax.random.key(0), 512))
+  v = jax.tree.map(np.asarray, v)
+  assert set(np.unique(v.bank_a)) == {0, 1}
+  assert np.abs(v.detune_cents).max() <= cfg.detune_cents and v.detune_cents.std() > cfg.detune_cents / 3
+  assert cfg.velocity_curve[0] <= v.velocity_curve.min() and v.velocity_curve.max() <= cfg.velocity_curve[1]
+  assert 0.7 < v.reverb.mean() < 0.9 and np.isinf(v.hum_db).mean() > 0.7
+  plain = jax.tree.map(np.asarray, variety.draw(jax.random.key(0), cfg, 2, False))
+  assert plain.mix_b == 0 and plain.velocity_curve == 1 and not plain.reverb and not plain.mic_noise
+
+
+def test_noise_is_added_at_its_snr():
+  tables = tuple(jax.numpy.asarray(x) for x in variety.noise_tables(16000))
+  v = variety.draw(jax.random.key(0), _plain_cfg(), 1, False)
+  t = np.arange(32000) / 16000
+  tone = 0.1 * np.sin(2 * np.pi * 440 * t).astype(np.float32)
+  for snr in (0.0, 10.0, 20.0):
+    out = np.asarray(
+      variety.finish(
+        tone, jax.random.key(1), tables, v, sample_rate=16000, max_rt60=1.5, noise_snr_db=snr, noise_pink=0.5
+      )
+    )
+    signal = out @ tone / (tone @ tone) * tone  # (no room, EQ or drift in the plain draw: the tone comes out scaled)
+    measured = 10 * np.log10(np.mean(signal**2) / np.mean((out - signal) ** 2))
+    assert abs(measured - snr) < 0.5, (snr, measured)
+
+
+def _plain_cfg():
+  from configs import default
+
+  return default.get_config().data.device.variety
+
+
+@pytest.mark.parametrize(
+  "bad",
+  [
+    {"data.device.materials": ("chords", "waltzes"), "data.device.material_weights": (1.0, 1.0)},
+    {"data.device.material_weights": (1.0,)},
+  ],
+)
+def test_bad_device_settings_are_named(device_assets, bad):
+  from pianojax.errors import UserError
+
+  with pytest.raises(UserError, match=r"data\.device\.materia"):
+    settings.validate(settings.apply_overrides(device_assets, bad.items()))
