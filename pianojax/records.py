@@ -1,8 +1,10 @@
 """Evaluation sets, read one way for everyone: (name, audio, reference notes) records.
 
 An evaluation set is a folder of audio files each with a MIDI file of the same name
-(`--mode=render` writes them) or a built TFDS split named `NAME:SPLIT` (split defaults to
-`test`); several are joined with commas. Every reader (train-time evaluation, sweeps, tune,
+(`--mode=render` writes them), a built TFDS split named `NAME:SPLIT` (split defaults to
+`test`), or a pack: one `.npz` file holding a set's audio and notes as stored (`write_pack`,
+`--mode=render --output=SET.npz`; it reads with NumPy alone, e.g. on a GPU host without TFDS);
+several are joined with commas. Every reader (train-time evaluation, sweeps, tune,
 the eval command, benchmarks/score_midi.py) gets the same references: offsets pedal-extended
 or key releases, clipped to the audio (a MIDI file may run past it).
 """
@@ -43,6 +45,68 @@ def folder_pairs(folder: str) -> tuple[list[tuple[str, str, str]], list[str]]:
   return pairs, unpaired
 
 
+PACK = "pack"  # the "split" of a set given as one .npz file
+_PACK_NOTES = ("pitch", "onset", "offset", "velocity")
+
+
+def write_pack(config, data, path: str, max_records: int | None = None) -> int:
+  """Writes the sets of `data` (their audio and notes as stored, not clipped) into one `.npz` pack; the count."""
+  names, audio, notes_cols, pedal = [], [], {k: [] for k in _PACK_NOTES}, {"time": [], "value": []}
+  counts = {"audio": [0], "notes": [0], "pedal": [0]}
+  for set_name, split in parse_sets(data):
+    for i, (record, load) in enumerate(_items(config, set_name, split, None)):
+      if max_records is not None and i >= max_records:
+        break
+      wave, seq = load()
+      names.append(record)
+      audio.append(np.round(np.clip(wave, -1.0, 1.0) * 32767).astype(np.int16))
+      for k in _PACK_NOTES:
+        notes_cols[k].append(getattr(seq, k))
+      pedal["time"].append(seq.pedal_time)
+      pedal["value"].append(seq.pedal_value)
+      counts["audio"].append(counts["audio"][-1] + len(wave))
+      counts["notes"].append(counts["notes"][-1] + len(seq))
+      counts["pedal"].append(counts["pedal"][-1] + len(seq.pedal_time))
+  if not names:
+    raise UserError(f"{data}: no records to pack")
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  np.savez_compressed(
+    path,
+    names=np.array(names),
+    sample_rate=config.frontend.sample_rate,
+    audio=np.concatenate(audio),
+    **{k: np.concatenate(v) for k, v in notes_cols.items()},
+    pedal_time=np.concatenate(pedal["time"]),
+    pedal_value=np.concatenate(pedal["value"]),
+    **{f"{k}_offsets": np.asarray(v, np.int64) for k, v in counts.items()},
+  )
+  return len(names)
+
+
+def _pack_items(path: str, rate: int):
+  if not os.path.isfile(path):
+    raise UserError(f"evaluation pack {path} not found")
+  try:
+    with np.load(path) as z:
+      pack = {k: z[k] for k in z.files}
+  except (OSError, ValueError) as e:
+    raise UserError(f"evaluation pack {path} is unreadable ({e})") from None
+  if int(pack["sample_rate"]) != rate:
+    raise UserError(f"evaluation pack {path} is at {int(pack['sample_rate'])} Hz, the model at {rate} Hz")
+  a, n, p = pack["audio_offsets"], pack["notes_offsets"], pack["pedal_offsets"]
+  for i, name in enumerate(pack["names"]):
+
+    def load(i=i):
+      seq = notes.NoteSequence(
+        *(pack[k][n[i] : n[i + 1]] for k in _PACK_NOTES),
+        pack["pedal_time"][p[i] : p[i + 1]],
+        pack["pedal_value"][p[i] : p[i + 1]],
+      )
+      return pack["audio"][a[i] : a[i + 1]].astype(np.float32) / 32768.0, seq
+
+    yield str(name), load
+
+
 def parse_sets(data) -> list[tuple[str, str]]:
   """`"a:validation,b"` (or a tuple of such) -> [("a", "validation"), ("b", "test")]; folders keep split ""."""
   items = data.split(",") if isinstance(data, str) else list(data)
@@ -50,6 +114,8 @@ def parse_sets(data) -> list[tuple[str, str]]:
   for item in (i.strip() for i in items if i.strip()):
     if os.path.isdir(item):
       out.append((item, ""))
+    elif item.endswith(".npz"):
+      out.append((item, PACK))
     else:
       name, _, split = item.partition(":")
       out.append((name, split or "test"))
@@ -96,6 +162,9 @@ def read(config, data, offsets: str | None = None, max_records: int | None = Non
 def _items(config, name: str, split: str, problems: dict | None):
   """(record name, a function that loads (audio, notes)) for one set."""
   rate = config.frontend.sample_rate
+  if split == PACK:
+    yield from _pack_items(name, rate)
+    return
   if not split:  # a folder
     pairs, unpaired = folder_pairs(name)
     for path in unpaired if problems is not None else ():

@@ -1,0 +1,30 @@
+"""The large model (models/large, when a GPU lease has trained one): configs/pretrained.py's recipe (log-frequency
+frontend, regression objective, key-release and pedal heads) with a wider, deeper DenseNet in bfloat16, trained from
+device synthesis (no stored dataset) at GPU batch sizes. `scripts/gpu_job.sh` runs it in one device call:
+
+  bash scripts/gpu_job.sh OUT            # on the GPU host, with the assets and wheels carried
+"""
+
+from configs import pretrained
+
+
+def get_config():
+  config = pretrained.get_config()
+  model = config.model
+  model.dtype = "bfloat16"
+  model.stem_channels = 48
+  model.block_layers = (4, 4, 4)
+  model.growth = 48
+  model.bottleneck = 4
+  model.context_width = 256
+
+  config.data.source = "device"
+  config.train.batch_size = 64
+  config.train.steps = 20000
+  config.optim.learning_rate = 2e-3
+  config.optim.warmup_steps = 300
+  config.train.log_every = 100
+  config.train.eval_every = 100000  # evaluation runs after training (the GPU host has no TFDS)
+  config.train.checkpoint_every = 1000
+  config.train.eval_datasets = ()
+  return config
