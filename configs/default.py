@@ -55,6 +55,14 @@ def get_config() -> ml_collections.ConfigDict:
   # The velocity head also sees the features before per-example normalisation (the level it removes); needs
   # waveform inputs (data.precomputed=False).
   model.velocity_level = False
+  # Two stages (docs/ABLATIONS.md, "Two stages"): 1 = the transcriber reads the mixture; 2 = a separator first maps
+  # the mixture's spectrogram to the clean piano's (the research notes' "regression"), the transcriber reads that.
+  model.stages = 1
+  model.separator = sep = ml_collections.ConfigDict()  # stage 1 (pianojax/separation.py): a DenseNet U-Net
+  sep.channels = 16
+  sep.levels = 2  # frequency halved this many times
+  sep.layers = 2  # dense layers per block
+  sep.growth = 8
 
   # Loss weights and decoding.
   config.loss = loss = ml_collections.ConfigDict()
@@ -105,6 +113,18 @@ def get_config() -> ml_collections.ConfigDict:
   train.divergence_factor = 10.0
   train.time_limit_s = 0.0  # stop (evaluated, checkpointed) after this many seconds of training (0: no limit)
   config.init_from = ""  # a checkpoint (dir or step dir) to start from: pretrain -> fine-tune
+
+  # Training a two-stage model (model.stages=2); needs the clean piano stem: data.source=device.
+  config.separation = st = ml_collections.ConfigDict()
+  st.train = "joint"  # separator (stage 1 alone) | transcriber (stage 2 alone, stage 1 fixed) | joint (end to end)
+  st.transcriber_input = "separated"  # what stage 2 reads in training: separated (stage 1's output) | clean
+  st.loss = "l1_log"  # l1_log | l2_log | l1_mag | l2_mag | mask (pianojax/separation.py)
+  st.weight = 1.0  # the separation loss's weight next to the transcription loss (joint)
+  st.floor = 1e-4  # added to the power before the log in the l1_log / l2_log losses and the mask's ratio
+  # Per-stage starting points (the notes' curriculum: a transcriber trained on clean piano first): a checkpoint of
+  # a two-stage model (its stage) or, for the transcriber, of a one-stage model with the same frontend and heads.
+  st.separator_from = ""
+  st.transcriber_from = ""
 
   # How long signals become examples.
   config.data = data = ml_collections.ConfigDict()

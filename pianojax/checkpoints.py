@@ -199,8 +199,8 @@ def restore_variables(path: str, config, abstract: dict | None = None) -> dict:
   if abstract is None:
     abstract = state.abstract_variables(models.build(config), config)
   exported = os.path.isdir(os.path.join(root, str(step), "variables"))
-  if not exported:  # a training checkpoint: the whole train state
-    abstract = state.abstract_state(abstract, state.make_optimizer(config))
+  if not exported:  # a training checkpoint: the whole train state, with the optimizer it was trained with
+    abstract = state.abstract_state(abstract, state.make_optimizer(saved))
   target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), abstract)
   item = "variables" if exported else "state"
   with ocp.CheckpointManager(root) as manager:
@@ -252,6 +252,42 @@ def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
   if len(fresh) == len(jax.tree.leaves(variables)):
     raise CheckpointError(f"init_from {root} step {step}: no array of it fits the config's model")
   return merged, fresh
+
+
+STAGES = ("separator", "transcriber")
+
+
+def restore_stage(path: str, stage: str, config, variables: dict) -> dict:
+  """`variables` (a two-stage model's) with one stage's arrays taken from checkpoint `path`: that stage of a
+  two-stage checkpoint, or (for the transcriber) a one-stage model with the same frontend, heads and network.
+
+  Raises:
+    CheckpointError: the checkpoint has no such stage, or its arrays do not fit (named).
+  """
+  if stage not in STAGES:
+    raise ValueError(f"unknown stage {stage!r}")
+  saved, root, step = read_config(path)
+  where = f"separation.{stage}_from={path} ({root} step {step})"
+  two_stage = saved.model.get("stages", 1) == 2
+  if not two_stage and stage == "separator":
+    raise CheckpointError(f"{where}: a one-stage model has no separator")
+  for field in ("frontend", "objective", "data.segment_frames"):
+    a, b = settings.lookup(settings.as_dict(saved), field), settings.lookup(settings.as_dict(config), field)
+    if a[0][a[1]] != b[0][b[1]]:
+      raise CheckpointError(f"{where}: its {field} differs from the config's; its weights would mean something else")
+  old = restore_variables(path, saved)
+  merged = {collection: dict(tree) for collection, tree in variables.items()}
+  for collection, tree in variables.items():
+    if stage not in tree:
+      continue
+    source = old.get(collection, {})
+    source = source.get(stage, {}) if two_stage else source
+    if jax.tree.structure(source) != jax.tree.structure(tree[stage]) or any(
+      a.shape != b.shape for a, b in zip(jax.tree.leaves(source), jax.tree.leaves(tree[stage]), strict=True)
+    ):
+      raise CheckpointError(f"{where}: its {stage} ({collection}) has another shape than the config's")
+    merged[collection][stage] = source
+  return merged
 
 
 def _widened(old: tuple, new: tuple) -> bool:

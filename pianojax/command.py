@@ -32,6 +32,8 @@ Modes:
   transcribe  --input=AUDIO_OR_FOLDER --output=DIR [--checkpoint=RUN_OR_STEP_DIR] [--formats=mid,csv,png]: a MIDI
               file per audio file (and a CSV of the notes, a piano-roll PNG where asked for);
               exit code 2 if any file failed (each is reported by name), 1 on a fatal error.
+  separate    --input=AUDIO_OR_FOLDER --output=DIR --checkpoint=TWO_STAGE_RUN: the piano separated by stage 1 of a
+              two-stage model (model.stages=2) as WAV, with a spectrogram figure (mixture, separated, clean).
   eval        --checkpoint=RUN --data=(FOLDER of audio+MIDI | NAME:SPLIT) --output=DIR [--offsets=pedal|key]:
               mir_eval note and frame metrics per file and mean (eval.json, eval.md, piano-roll PNGs).
   tune        --checkpoint=RUN --data=NAME:validation[,...] --output=DIR [--min_repeat_ms=..]: decoding thresholds
@@ -58,7 +60,9 @@ DEFAULT_CONFIG = "configs/default.py" if os.path.isfile("configs/default.py") el
 _CONFIG = config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Config file.", lock_config=True)
 _MODE = flags.DEFINE_enum("mode", "features", list(MODES), "What to run.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and outputs (train, sweep, demo).")
-_INPUT = flags.DEFINE_string("input", None, "Audio or MIDI: a file or a folder (transcribe, features, render).")
+_INPUT = flags.DEFINE_string(
+  "input", None, "Audio or MIDI: a file or a folder (transcribe, separate, features, render)."
+)
 _OUTPUT = flags.DEFINE_string("output", None, "Where to write: a folder (a figure for features).")
 _DATA = flags.DEFINE_string(
   "data", None, "Datasets or evaluation sets: NAME[:SPLIT] or a folder of audio + MIDI, comma-separated."

@@ -169,3 +169,32 @@ def plot_eval_summary(per_file: dict[str, dict[str, float]], path: str, title: s
   fig.tight_layout()
   fig.savefig(path, dpi=80)
   plt.close(fig)
+
+
+def plot_separation(
+  spectra: dict[str, np.ndarray], frame_rate: float, path: str, title: str = "", bin_label: str = "bin"
+) -> None:
+  """Spectrograms on one grid, one panel each (e.g. mixture, separated, clean piano), as dB of their power, all
+  on the colour scale of the first (60 dB deep), so what the separator removed shows as darkness."""
+  plt = _pyplot()
+  db = {name: 10 * np.log10(np.maximum(np.asarray(p, np.float64), 1e-12)) for name, p in spectra.items()}
+  top = float(np.max(next(iter(db.values()))))
+  fig, axes = plt.subplots(len(db), 1, figsize=(12, 2.6 * len(db)), sharex=True, squeeze=False)
+  for ax, (name, values) in zip(axes[:, 0], db.items(), strict=True):
+    seconds = values.shape[0] / frame_rate
+    ax.imshow(
+      values.T,
+      origin="lower",
+      aspect="auto",
+      extent=(0, seconds, 0, values.shape[1]),
+      cmap="magma",
+      vmin=top - 60,
+      vmax=top,
+    )
+    ax.set(ylabel=bin_label, title=name)
+  axes[-1, 0].set(xlabel="time (s)")
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)

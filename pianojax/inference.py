@@ -22,6 +22,7 @@ import numpy as np
 
 from pianojax import decoding, framing, frontend
 from pianojax import mesh as mesh_lib
+from pianojax.errors import UserError
 from pianojax.notes import NoteSequence
 
 
@@ -51,7 +52,7 @@ class Predictor:
   """
 
   def __init__(  # noqa: PLR0917
-    self, config, model, variables, batch_size: int | None = None, mesh=None, exported=None
+    self, config, model, variables, batch_size: int | None = None, mesh=None, exported=None, outputs: str = "heads"
   ):
     self.config = config
     self.decode = decoding.DecodeSettings.from_config(config.decode)  # the model's own decoding settings
@@ -66,6 +67,13 @@ class Predictor:
     self._compiled = None
     if exported is not None:  # (a stored forward pass: no model needed)
       self._forward = jax.jit(exported.call)
+    elif outputs == "mask":  # stage 1 of a two-stage model: its mask on the frontend's grid
+
+      def forward(variables, audio, beat_ids):
+        del beat_ids
+        return {k: v.astype(jnp.float16) for k, v in model.apply(variables, audio, method=type(model).mask).items()}
+
+      self._forward = jax.jit(forward, out_shardings=replicated)
     else:
 
       def forward(variables, audio, beat_ids):
@@ -121,6 +129,22 @@ class Predictor:
       inference_cache.save_program(program_key, predictor.export())
     inference_cache.save_weights(weights_key, variables)
     return predictor.compile()
+
+  @classmethod
+  def separator_of(cls, path: str | None = None, batch_size: int | None = None) -> Predictor:
+    """Stage 1 of a two-stage checkpoint: segments `(n, samples)` -> `{"mask": (n, frames, bins)}` in [0, 1] on the
+    frontend's grid (`separation.apply_mask` turns it into audio).
+
+    Raises:
+      UserError: the checkpoint is a one-stage model (it has no separator).
+    """
+    from pianojax import checkpoints
+
+    path = path or checkpoints.DEFAULT_MODEL
+    if checkpoints.model_config(path).model.stages != 2:
+      raise UserError(f"{path} is a one-stage model: it has no separator (train one with --config.model.stages=2)")
+    config, model, variables = checkpoints.load_model(path)
+    return cls(config, model, variables, batch_size, outputs="mask").compile()
 
   @property
   def frame_rate(self) -> float:
@@ -289,6 +313,15 @@ def stream_outputs(
   return stream_probabilities(
     predictor, signals, hop_length, segment, hop, progress=progress, peak_db=config.inference.input_peak_db
   )
+
+
+def separate(masks: Predictor, audio: np.ndarray, progress=None) -> tuple[np.ndarray, np.ndarray]:
+  """(the piano separated from mono `audio` by a two-stage model's stage 1 (`Predictor.separator_of`), with the
+  mixture's phase; the mask `(frames, bins)` on the frontend's grid)."""
+  from pianojax import separation
+
+  mask = frame_outputs(masks, audio, progress)["mask"].astype(np.float32)
+  return separation.apply_mask(audio, mask, masks.spec), mask
 
 
 def frame_outputs(predictor: Predictor, audio: np.ndarray, progress=None) -> dict[str, np.ndarray]:

@@ -135,6 +135,9 @@ TABLE_COLUMNS = (
   ("pedal_onset_f1", "pedal onset F1", 100),
   ("pedal_onset_offset_f1", "pedal on+off F1", 100),
   ("velocity_mae", "velocity error (MIDI)", 1),
+  ("sep_sdr", "separated SDR (dB)", 1),
+  ("mix_sdr", "mixture SDR (dB)", 1),
+  ("sep_si_sdr", "separated SI-SDR (dB)", 1),
 )
 
 

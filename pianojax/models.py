@@ -14,9 +14,10 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from pianojax import augment, framing, frontend
+from pianojax import augment, framing, frontend, separation
 from pianojax.layers import BatchNormReLU, pointwise_conv, pool_freq
 from pianojax.notes import NUM_KEYS
+from pianojax.separation import Separator
 
 HEADS = {
   "classification": ("onset", "offset", "frame", "velocity"),
@@ -173,8 +174,13 @@ class Transcriber(nn.Module):
     return frontend.normalize(raw, self.spec.normalize), raw
 
   @nn.compact
-  def __call__(self, inputs, train: bool = False, beat_ids=None):
-    x, raw = self.features(inputs)
+  def __call__(self, inputs, train: bool = False, beat_ids=None, raw=None):
+    """Logits per head; `raw`: the compressed features `(batch, frames, bins)` to read instead of computing them
+    from `inputs` (the two-stage model's separated spectrogram)."""
+    if raw is None:
+      x, raw = self.features(inputs)
+    else:
+      x = frontend.normalize(raw, self.spec.normalize)
     if self.framing == "beat":
       if beat_ids is None:
         raise ValueError("framing 'beat' needs beat_ids (framing.beat_ids) for every example")
@@ -219,8 +225,96 @@ class Transcriber(nn.Module):
     return out
 
 
-def build(config) -> Transcriber:
-  """The model described by `config` (sections frontend, data, model, objective)."""
+class TwoStage(nn.Module):
+  """Stage 1 (`separation.Separator`: the mixture's spectrogram -> a mask -> the clean piano's spectrogram), then
+  stage 2 (a `Transcriber` reading the separated spectrogram). At inference and in evaluation it is a transcriber
+  like any other: audio in, logits per head out.
+
+  Attributes:
+    transcriber: stage 2 (its frontend settings are the grid stage 1 works on).
+    separator: `separation.Separator`'s settings.
+    train_part: what a training call trains: "separator" (stage 1 alone, against the clean spectrogram; stage 2
+      is not run), "transcriber" (stage 2 alone; stage 1 runs in inference mode, its output a constant) or
+      "joint" (both, the transcription loss flowing back through stage 1).
+    transcriber_input: what stage 2 reads in training: "separated" (stage 1's output) or "clean" (the clean
+      piano's spectrogram: the notes' "train the transcriber on clean piano"); always the separated one at
+      inference.
+  """
+
+  transcriber: Transcriber
+  separator: dict = dataclasses.field(default_factory=dict)
+  train_part: str = "joint"
+  transcriber_input: str = "separated"
+  dtype: jnp.dtype = jnp.float32
+
+  def setup(self):
+    self.stage1 = Separator(dtype=self.dtype, name="separator", **self.separator)
+
+  @property
+  def num_frames(self) -> int:
+    return self.transcriber.num_frames
+
+  def separate(self, audio, train: bool = False):
+    """(the mixture's power on the frontend's grid, stage 1's mask logits), both `(batch, frames, bins)`."""
+    if audio.ndim != 2:
+      raise ValueError("the two-stage model reads audio (batch, samples), not precomputed features")
+    spec = self.transcriber.spec
+    power = separation.grid_power(audio, spec, self.num_frames)
+    return power, self.stage1(separation.features_of(power, spec), train)
+
+  def mask(self, audio):
+    """Stage 1's mask in [0, 1] on the frontend's grid (`--mode=separate`)."""
+    return {"mask": jax.nn.sigmoid(self.separate(audio)[1])}
+
+  def __call__(self, inputs, train: bool = False, beat_ids=None, clean=None):
+    """Logits per head; in training with `clean` (the piano stem's audio) also `sep_logits`, `sep_mix` and
+    `sep_clean` (grid power) for the separation loss."""
+    spec = self.transcriber.spec
+    part = self.train_part if train else "joint"
+    if part not in ("separator", "transcriber", "joint"):
+      raise ValueError(f"unknown two-stage train part {part!r}: separator, transcriber or joint")
+    mix, logits = self.separate(inputs, train=train and part != "transcriber")
+    out = {}
+    clean_power = None
+    if train and clean is not None:
+      clean_power = separation.grid_power(clean, spec, self.num_frames)
+      out.update(sep_logits=logits, sep_mix=mix, sep_clean=clean_power)
+    if part == "separator":
+      return out
+    feed = jax.nn.sigmoid(logits) * mix
+    if train and self.transcriber_input == "clean":
+      if clean_power is None:
+        raise ValueError("two-stage transcriber_input=clean needs the clean piano stem in training")
+      feed = clean_power
+    if part != "joint":
+      feed = jax.lax.stop_gradient(feed)
+    out.update(
+      self.transcriber(
+        inputs, train=train and part != "separator", beat_ids=beat_ids, raw=frontend.compress(feed, spec)
+      )
+    )
+    return out
+
+
+def build(config) -> Transcriber | TwoStage:
+  """The model described by `config` (sections frontend, data, model, objective; `separation` for two stages)."""
+  transcriber = _transcriber(config)
+  stages = config.model.get("stages", 1)
+  if stages == 1:
+    return transcriber
+  if stages != 2:
+    raise ValueError(f"model.stages must be 1 or 2, not {stages}")
+  s, sep = config.model.separator, config.separation
+  return TwoStage(
+    transcriber=transcriber,
+    separator={"channels": s.channels, "levels": s.levels, "layers": s.layers, "growth": s.growth},
+    train_part=sep.train,
+    transcriber_input=sep.transcriber_input,
+    dtype=transcriber.dtype,
+  )
+
+
+def _transcriber(config) -> Transcriber:
   m = config.model
   dtype = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}[m.dtype]
   aug = config.data.augment

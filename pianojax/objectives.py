@@ -18,6 +18,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from pianojax import separation
+
 
 def _bce(logits, targets, pos_weight: float = 1.0):
   # log(1 + exp(-x)) for positives, weighted; log(1 + exp(x)) for negatives.
@@ -65,6 +67,28 @@ def losses(outputs: dict, batch: dict, objective: str, weights) -> dict[str, jnp
   if "key_frame" in outputs:  # the key-release and sustain-pedal heads (model.pedal)
     terms.update(_release_and_pedal(outputs, batch, objective, weights))
     terms["total"] = terms["total"] + weights.release_weight * terms["release"] + weights.pedal_weight * terms["pedal"]
+  return terms
+
+
+def model_losses(outputs: dict, batch: dict, config) -> dict[str, jnp.ndarray]:
+  """The training loss of the model `config` describes: `losses` for a transcriber; for a two-stage model
+  (`model.stages=2`) the separation loss (`separation`, when the model returned stage 1's outputs) and the
+  transcription loss as `separation.train` says (separator: the first alone; transcriber: the second alone;
+  joint: their sum, the separation loss weighted by `separation.weight`)."""
+  if config.model.stages != 2:
+    return losses(outputs, batch, config.objective, config.loss)
+  st = config.separation
+  terms = {}
+  if "sep_logits" in outputs:
+    terms["separation"] = separation.loss(
+      st.loss, outputs["sep_logits"], outputs["sep_mix"], outputs["sep_clean"], batch["mask"], floor=st.floor
+    )
+  if st.train == "separator":
+    terms["total"] = terms["separation"]
+    return terms
+  terms.update(losses(outputs, batch, config.objective, config.loss))
+  if st.train == "joint" and "separation" in terms:
+    terms["total"] = terms["total"] + st.weight * terms["separation"]
   return terms
 
 

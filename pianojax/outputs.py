@@ -6,6 +6,7 @@ complete, so a full disk or a crash leaves no half-written output. Matplotlib is
 
 from __future__ import annotations
 
+import collections
 import csv
 import os
 
@@ -56,3 +57,15 @@ def write_transcription(found: notes.NoteSequence, base: str, formats=DEFAULT_FO
     for path in partial.values():
       if os.path.exists(path):
         os.remove(path)
+
+
+def output_names(files: list[str], root: str) -> dict[str, str]:
+  """Output stem per input: the path under `root` with `__` for `/`, its extension kept where two inputs would
+  otherwise share a name (song.wav and song.flac -> song.wav.mid and song.flac.mid)."""
+  root = root if os.path.isdir(root) else os.path.dirname(root)
+  stems = {path: os.path.splitext(os.path.relpath(path, root))[0].replace(os.sep, "__") for path in files}
+  counts = collections.Counter(stems.values())
+  return {
+    path: stem if counts[stem] == 1 else os.path.relpath(path, root).replace(os.sep, "__")
+    for path, stem in stems.items()
+  }

@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from pianojax import audio_io, labels, notes
+from pianojax import audio_io, labels, notes, testsets
 from pianojax.errors import UserError
 
 
@@ -28,6 +28,7 @@ class Record:
   notes: notes.NoteSequence  # the reference, clipped to the audio (offsets as `read` was asked)
   released: notes.NoteSequence | None = None  # the same notes ending at their key release, with the sustain pedal
   offsets: str = "pedal"  # what `notes`' offsets are: "pedal" (extended) or "key" (releases)
+  clean: np.ndarray | None = None  # the piano alone in `audio` (a mixture's stem, testsets.stem_folder) where known
 
 
 def folder_pairs(folder: str) -> tuple[list[tuple[str, str, str]], list[str]]:
@@ -57,7 +58,7 @@ def write_pack(config, data, path: str, max_records: int | None = None) -> int:
     for i, (record, load) in enumerate(_items(config, set_name, split, None)):
       if max_records is not None and i >= max_records:
         break
-      wave, seq = load()
+      wave, seq, *_ = load()  # (a stem, where a folder has one, is not packed)
       names.append(record)
       audio.append(np.round(np.clip(wave, -1.0, 1.0) * 32767).astype(np.int16))
       for k in _PACK_NOTES:
@@ -140,7 +141,7 @@ def read(config, data, offsets: str | None = None, max_records: int | None = Non
       if max_records is not None and i >= max_records:
         break
       try:
-        audio, midi_notes = load()
+        audio, midi_notes, *clean = load()
       except UserError as e:
         if problems is None:
           raise
@@ -156,7 +157,12 @@ def read(config, data, offsets: str | None = None, max_records: int | None = Non
         ref.select(ref.onset < duration - 1e-3),
         released.select(released.onset < duration - 1e-3),
         offsets,
+        clean[0] if clean else None,
       )
+
+
+def _load_pair(audio_path: str, midi: str, rate: int):
+  return audio_io.load_audio(audio_path, rate), notes.read_midi(midi)
 
 
 def _items(config, name: str, split: str, problems: dict | None):
@@ -169,8 +175,13 @@ def _items(config, name: str, split: str, problems: dict | None):
     pairs, unpaired = folder_pairs(name)
     for path in unpaired if problems is not None else ():
       problems[path] = "no MIDI file of the same name"
+    stems = testsets.stem_folder(name)
     for record, audio_path, midi in pairs:
-      yield record, lambda a=audio_path, m=midi: (audio_io.load_audio(a, rate), notes.read_midi(m))
+      stem = os.path.join(stems, os.path.relpath(audio_path, name))
+      if os.path.isfile(stem):  # (a mixture whose piano alone is known: three items, the third the stem)
+        yield record, lambda a=audio_path, m=midi, s=stem: (*_load_pair(a, m, rate), audio_io.load_audio(s, rate))
+      else:
+        yield record, lambda a=audio_path, m=midi: _load_pair(a, m, rate)
     return
   from pianojax import datasets
   from pianojax.datasets import encoding

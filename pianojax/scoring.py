@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 
-from pianojax import decoding, inference, metrics, records
+from pianojax import decoding, inference, metrics, records, separation
 
 # Decoding thresholds tune searches (the other decoding settings hold during the search).
 ONSET_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -37,26 +37,40 @@ def score_record(record: records.Record, found: decoding.Transcription, num_fram
   return m
 
 
-def evaluate_records(predictor: inference.Predictor, items, decode=None, on_record=None) -> dict[str, dict]:
-  """{record name: metrics} for `records.Record`s; `on_record(record, sounding notes, num_frames)` sees each."""
+def evaluate_records(
+  predictor: inference.Predictor, items, decode=None, on_record=None, masks: inference.Predictor | None = None
+) -> dict[str, dict]:
+  """{record name: metrics} for `records.Record`s; `on_record(record, sounding notes, num_frames)` sees each.
+
+  `masks`: a two-stage model's stage 1 (`Predictor.separator_of`): records with a clean stem (`Record.clean`) are
+  also scored on separation (`separation.separation_metrics`: SDR, SI-SDR, spectral L1 of the separated piano and
+  of the mixture)."""
   per_record = {}
   for record in items:
     probs = inference.frame_outputs(predictor, record.audio)
     found = inference.transcription(predictor, probs, decode)
     num_frames = probs["frame"].shape[0]
     per_record[record.name] = score_record(record, found, num_frames, predictor.frame_rate)
+    if masks is not None and record.clean is not None:
+      separated, _ = inference.separate(masks, record.audio)
+      per_record[record.name].update(
+        separation.separation_metrics(record.clean, record.audio, separated, masks.spec, masks.config.separation.floor)
+      )
     if on_record is not None:
       on_record(record, found.sounding, num_frames)
   return per_record
 
 
-def evaluate_sets(predictor: inference.Predictor, data, max_records: int | None = None, decode=None) -> dict:
-  """{set name: mean metrics} for each set of `data` (records.parse_sets), at most `max_records` records each."""
+def evaluate_sets(
+  predictor: inference.Predictor, data, max_records: int | None = None, decode=None, masks=None
+) -> dict:
+  """{set name: mean metrics} for each set of `data` (records.parse_sets), at most `max_records` records each
+  (`masks`: as `evaluate_records`)."""
   out = {}
   for name, split in records.parse_sets(data):
     spec = f"{name}:{split}" if split else name
     items = records.read(predictor.config, spec, max_records=max_records)
-    out[name] = metrics.average(list(evaluate_records(predictor, items, decode).values()))
+    out[name] = metrics.average(list(evaluate_records(predictor, items, decode, masks=masks).values()))
   return out
 
 

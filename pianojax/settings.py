@@ -50,6 +50,17 @@ ADDED = {
   "decode.pedal_threshold": 0.5,
   "data.source": "tfds",
   "train.time_limit_s": 0.0,
+  "model.stages": 1,
+  "model.separator": {"channels": 16, "levels": 2, "layers": 2, "growth": 8},
+  "separation": {
+    "train": "joint",
+    "transcriber_input": "separated",
+    "loss": "l1_log",
+    "weight": 1.0,
+    "floor": 1e-4,
+    "separator_from": "",
+    "transcriber_from": "",
+  },
 }
 
 
@@ -168,6 +179,10 @@ CHOICES = {
   "data.offset_mode": ("pedal", "key"),
   "frontend.framing": ("frame", "beat"),
   "data.source": ("tfds", "device"),
+  "model.stages": (1, 2),
+  "separation.train": ("separator", "transcriber", "joint"),
+  "separation.transcriber_input": ("separated", "clean"),
+  "separation.loss": ("l1_log", "l2_log", "l1_mag", "l2_mag", "mask"),
 }
 # Integer fields and their least value.
 AT_LEAST = {
@@ -183,6 +198,11 @@ AT_LEAST = {
   "inference.segment_hop_frames": 1,
   "data.synth.example_seconds": 0.1,
   "train.divergence_factor": 0,
+  "model.separator.levels": 0,
+  "model.separator.channels": 1,
+  "model.separator.layers": 0,
+  "model.separator.growth": 1,
+  "separation.weight": 0,
 }
 
 
@@ -212,6 +232,8 @@ def validate(config, render: bool = False) -> None:
     raise bad(
       "model.velocity_level", "needs the waveform in (data.precomputed=False): it reads the level before normalisation"
     )
+  if config.model.stages == 2:
+    _validate_two_stage(config, bad)
   if config.inference.segment_hop_frames > config.data.segment_frames:
     raise bad("inference.segment_hop_frames", f"must be at most data.segment_frames ({config.data.segment_frames})")
   try:
@@ -246,3 +268,20 @@ def validate(config, render: bool = False) -> None:
     for font in (*config.data.synth.train_soundfonts, *config.data.synth.test_soundfonts):
       if soundfonts.sample_bank(font) is None:
         soundfonts.find(font)
+
+
+def _validate_two_stage(config, bad) -> None:
+  """What a two-stage model (model.stages=2) cannot work with."""
+  if config.frontend.representation == "mfcc":
+    raise bad("frontend.representation", "a two-stage model separates a spectrogram: use logfreq, mel or linear")
+  if config.data.precomputed:
+    raise bad("data.precomputed", "a two-stage model reads the waveform (stage 1 works on the mixture's spectrogram)")
+  if config.frontend.framing == "beat":
+    raise bad("frontend.framing", "a two-stage model frames by frames")
+  st = config.separation
+  needs_clean = st.train != "transcriber" or st.transcriber_input == "clean"
+  if needs_clean and config.data.source != "device":
+    raise bad(
+      "data.source",
+      f"separation.train={st.train} needs the clean piano of each training mixture: use data.source=device",
+    )

@@ -50,16 +50,27 @@ def make_optimizer(config) -> optax.GradientTransformation:
     opt = optax.sgd(lr, momentum=0.9, nesterov=True)
   else:
     raise UserError(f"unknown optim.optimizer {o.optimizer!r}; choose adamw, adam or sgd")
-  return optax.chain(optax.clip_by_global_norm(o.grad_clip), opt) if o.grad_clip else opt
+  opt = optax.chain(optax.clip_by_global_norm(o.grad_clip), opt) if o.grad_clip else opt
+  return _freeze_untrained_stage(config, opt)
 
 
-def init_variables(model: models.Transcriber, config, rng) -> dict:
+def _freeze_untrained_stage(config, opt: optax.GradientTransformation) -> optax.GradientTransformation:
+  """For a two-stage model trained one stage at a time (`separation.train` separator or transcriber), `opt` on
+  that stage's parameters and no update at all on the other's (weight decay included)."""
+  if config.model.get("stages", 1) != 2 or config.separation.train == "joint":
+    return opt
+  frozen = "transcriber" if config.separation.train == "separator" else "separator"
+  labels = lambda params: {k: "frozen" if k == frozen else "trained" for k in params}  # noqa: E731
+  return optax.multi_transform({"trained": opt, "frozen": optax.set_to_zero()}, labels)
+
+
+def init_variables(model: models.Transcriber | models.TwoStage, config, rng) -> dict:
   samples = config.data.segment_frames * config.frontend.hop_length
   beat_ids = models.dummy_beat_ids(1, config.data.segment_frames)
   return model.init({"params": rng}, jnp.zeros((1, samples), jnp.float32), train=False, beat_ids=beat_ids)
 
 
-def abstract_variables(model: models.Transcriber, config) -> dict:
+def abstract_variables(model: models.Transcriber | models.TwoStage, config) -> dict:
   """The shapes and dtypes of the model's variables (one trace of `init`, no computation)."""
   return jax.eval_shape(lambda r: init_variables(model, config, r), jax.random.key(0))
 

@@ -45,14 +45,31 @@ def render_tests(config, materials: str, piano: str, output: str) -> list[str]:
     cfg = synthetic.make_config(material, config.data.synth, config.frontend.sample_rate)
     cfg = dataclasses.replace(cfg, test_soundfonts=(piano,), train_soundfonts=(piano,))
     folder = os.path.join(output, material if split == "test" else f"{material}-{split}")
-    os.makedirs(folder, exist_ok=True)
-    for key, audio, piano_notes, _, _ in synthetic.generate(cfg, split, []):
-      base = os.path.join(folder, key)
-      audio_io.write_wav(base + ".wav", audio.astype(np.float32) / 32768.0, cfg.sample_rate)
-      notes.write_midi(piano_notes, base + ".mid")
-    print(f"{material}: {dict(cfg.sizes)[split]} {split} examples played by {piano} -> {folder}")
+    stems = material in STEM_MATERIALS
+    for key, audio, piano_notes, _, _, stem in synthetic.generate(cfg, split, [], stems=stems):
+      for where, wave in ((folder, audio), (stem_folder(folder), stem)):
+        if wave is None:
+          continue
+        os.makedirs(where, exist_ok=True)
+        audio_io.write_wav(os.path.join(where, key + ".wav"), wave.astype(np.float32) / 32768.0, cfg.sample_rate)
+        notes.write_midi(piano_notes, os.path.join(where, key + ".mid"))
+    also = f" (and the piano alone -> {stem_folder(folder)})" if stems else ""
+    print(f"{material}: {dict(cfg.sizes)[split]} {split} examples played by {piano} -> {folder}{also}")
     folders.append(folder)
   return folders
+
+
+# Materials with other instruments: their folders get a twin holding the piano alone (`stem_folder`).
+STEM_MATERIALS = ("mixtures",)
+STEM_SUFFIX = "_piano"
+
+
+def stem_folder(folder: str) -> str:
+  """Where the piano alone of a folder of mixtures is: `FOLDER_piano` beside it, the same file names (audio: the
+  piano as it sounds in each mix, same room and level, without the other instruments and noise; MIDI: the same
+  notes). It is an evaluation folder itself: the same pieces without accompaniment. Records read from `folder`
+  carry it as their clean stem (records.Record.clean), which eval scores a two-stage model's separation on."""
+  return os.path.normpath(folder) + STEM_SUFFIX
 
 
 def render_midi(path: str, piano: str, output: str, sample_rate: int) -> tuple[list[str], list[str]]:

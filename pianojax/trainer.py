@@ -38,8 +38,9 @@ def train_step(state: TrainState, batch: dict, *, model, optimizer, config, base
       beat_ids=batch.get("beat_ids"),
       rngs={"dropout": dropout_rng, "augment": augment_rng},
       mutable=["batch_stats"],
+      **({"clean": batch["clean"]} if "clean" in batch else {}),
     )
-    terms = objectives.losses(outputs, batch, config.objective, config.loss)
+    terms = objectives.model_losses(outputs, batch, config)
     return terms["total"], (terms, updates["batch_stats"])
 
   (loss, (terms, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
@@ -88,7 +89,7 @@ def training_batches(config, mesh, start: int, log=print):
     if config.data.precomputed:
       raise UserError("data.source=device renders waveforms: it cannot train on precomputed features")
     synth = device.from_config(config)
-    make = synth.batch_fn(config.train.batch_size, mesh)
+    make = synth.batch_fn(config.train.batch_size, mesh, with_clean=needs_clean_stem(config))
     key = jax.random.fold_in(jax.random.key(config.seed), 0x5EED)
     log(
       f"training audio synthesised on the device: {synth.num_pianos} pianos, {synth.num_others} other "
@@ -109,6 +110,23 @@ def training_batches(config, mesh, start: int, log=print):
     threads=config.train.data_threads,
   )
   return (mesh_lib.to_global(b, mesh) for b in host)
+
+
+def _init_stages(config, state: TrainState, replicated, log) -> TrainState:
+  """A two-stage model's stages from `separation.separator_from` / `transcriber_from` where set."""
+  for stage in checkpoints.STAGES:
+    path = config.separation[f"{stage}_from"]
+    if path:
+      variables = checkpoints.restore_stage(path, stage, config, jax.device_get(state.variables))
+      state = jax.device_put(state.replace(**variables), replicated)
+      log(f"initialised the {stage} from {path}")
+  return state
+
+
+def needs_clean_stem(config) -> bool:
+  """Whether training reads the clean piano of each mixture (a two-stage model's separation loss or clean input)."""
+  st = config.separation
+  return config.model.stages == 2 and (st.train != "transcriber" or st.transcriber_input == "clean")
 
 
 class MetricWriter:
@@ -179,6 +197,8 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
       state = jax.device_put(state.replace(**variables), replicated)
       grown = f" ({len(fresh)} new arrays: {', '.join(fresh[:4])}{', ...' if len(fresh) > 4 else ''})" if fresh else ""
       log(f"initialised parameters from {config.init_from}{grown}")
+    if config.model.stages == 2:
+      state = _init_stages(config, state, replicated, log)
     ckpt.save(0, state, config, force=True)
 
   samples = config.data.segment_frames * config.frontend.hop_length

@@ -95,7 +95,7 @@ class PianojaxSynth(tfds.core.GeneratorBasedBuilder):
     return {split: self._generate_examples(split) for split, n in self.builder_config.sizes if n > 0}
 
   def _generate_examples(self, split: str):
-    for key, audio, piano, soundfont, material in generate(self.builder_config, split, self.skipped):
+    for key, audio, piano, soundfont, material, _ in generate(self.builder_config, split, self.skipped):
       yield (
         key,
         encoding.encode(audio, piano, soundfont=soundfont, program=material.piano_program, kind=material.kind, id=key),
@@ -153,8 +153,9 @@ def material(cfg: SynthConfig, rng, index: int, split: str, performances) -> mat
   return materials.sequences(rng, seconds)
 
 
-def generate(cfg: SynthConfig, split: str, skipped: list[str] | None = None):
-  """Yields (key, int16 audio, piano notes as rendered, piano name, material) for every example of a split.
+def generate(cfg: SynthConfig, split: str, skipped: list[str] | None = None, stems: bool = False):
+  """Yields (key, int16 audio, piano notes as rendered, piano name, material, stem) for every example of a split;
+  `stem` is the piano alone as it sounds in the audio (int16) where `stems`, else None.
 
   Test splits play the held-out pianos (`test_soundfonts`), the others the training ones.
   """
@@ -168,7 +169,7 @@ def generate(cfg: SynthConfig, split: str, skipped: list[str] | None = None):
       rng = np.random.default_rng([cfg.seed, split_seed, i])
       item = material(cfg, rng, i, split, split_performances)
       soundfont = fonts[i % len(fonts)]
-      audio, piano = make_example(item, renderer, soundfont, rng, reverb=cfg.reverb)
-      yield f"{split}-{i:06d}", audio, piano, soundfont, item
+      audio, piano, *stem = make_example(item, renderer, soundfont, rng, reverb=cfg.reverb, stem=stems)
+      yield f"{split}-{i:06d}", audio, piano, soundfont, item, stem[0] if stem else None
   finally:
     renderer.close()

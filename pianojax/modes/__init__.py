@@ -10,7 +10,19 @@ from __future__ import annotations
 import dataclasses
 
 # Each mode is the module of its name under pianojax.modes (the order `launch.py --help` lists them in).
-MODES = ("demo", "features", "build_data", "train", "transcribe", "eval", "tune", "export", "render", "sweep")
+MODES = (
+  "demo",
+  "features",
+  "build_data",
+  "train",
+  "transcribe",
+  "separate",
+  "eval",
+  "tune",
+  "export",
+  "render",
+  "sweep",
+)
 
 
 @dataclasses.dataclass(frozen=True)

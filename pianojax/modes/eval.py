@@ -7,7 +7,10 @@ recall) and, per record, the prediction over the ground truth (hits green, false
 misses blue). Reference offsets are the model's
 `data.offset_mode` (pedal-extended, as MAESTRO's evaluation) unless `--offsets` says otherwise; the `key_*` metrics
 always score key releases against key releases, `pedal_*` the sustain pedal (files played with it), `velocity_mae`
-the velocity error of onset-matched notes in MIDI units.
+the velocity error of onset-matched notes in MIDI units. A two-stage model (model.stages=2) is also scored on
+separation where a folder of mixtures has the piano alone beside it (`FOLDER_piano`, as `--mode=render` writes for
+mixtures): `sep_sdr`, `sep_si_sdr`, `sep_spectral_l1` of the separated piano against it, and `mix_*`, the same of
+the mixture itself.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ def run(config, args) -> int:
     rolls = [metrics.roll(n, num_frames, predictor.frame_rate) for n in (record.notes, est)]
     figures.plot_comparison(*rolls, predictor.frame_rate, os.path.join(args.output, f"{record.name}.png"), record.name)
 
-  per_record = scoring.evaluate_records(predictor, items, decode, on_record=draw)
+  masks = inference.Predictor.separator_of(args.checkpoint) if config.model.stages == 2 else None
+  per_record = scoring.evaluate_records(predictor, items, decode, on_record=draw, masks=masks)
   report = {
     "checkpoint": args.checkpoint,
     "data": args.data,

@@ -8,6 +8,7 @@ An ablation config (configs/ablations/<name>.py) is a full config plus a `sweep`
   sweep.eval = ("chords:test", "mixtures:test")  # held-out splits (test = a held-out SoundFont piano)
   sweep.metric = "onset_f1"                 # the metric the plot shows
   sweep.tune = True                         # decode each variant with its best thresholds on validation
+  sweep.tune_data = ("folder", "name:validation")  # (optional) where to tune; default: sweep.eval's validation splits
 
 A variant is `name: key=value key=value ...`; `|` separates stages trained one after the
 other, each stage starting from the previous stage's weights (`init_from`), e.g. pretraining
@@ -118,7 +119,11 @@ def run_variant(config, config_path: str, variant: Variant, workdir: str, *, bas
     trainer.train_and_evaluate(stage_config, run_dir, log=log)
   stage_config, run_dir = stages[-1]
   variables = checkpoints.restore_variables(os.path.join(run_dir, "checkpoints"), stage_config)
-  predictor = inference.Predictor(stage_config, models.build(stage_config), variables, stage_config.train.batch_size)
+  model = models.build(stage_config)
+  predictor = inference.Predictor(stage_config, model, variables, stage_config.train.batch_size)
+  masks = None
+  if stage_config.model.stages == 2:  # a two-stage variant is also scored on separation where a set has stems
+    masks = inference.Predictor(stage_config, model, variables, stage_config.train.batch_size, outputs="mask")
   row = {
     "variant": variant.name,
     "overrides": variant.text,
@@ -127,13 +132,15 @@ def run_variant(config, config_path: str, variant: Variant, workdir: str, *, bas
   limit = config.sweep.eval_max_records or None
   decode = None
   if config.sweep.tune:  # each variant decodes with its own best thresholds on the validation splits
-    validation = [f"{name}:validation" for name, _ in records.parse_sets(config.sweep.eval)]
+    validation = config.sweep.get("tune_data") or [
+      f"{name}:validation" for name, _ in records.parse_sets(config.sweep.eval)
+    ]
     best = scoring.best_thresholds(
       scoring.threshold_grid(predictor, records.read(stage_config, validation, max_records=limit))
     )
     decode = predictor.decode.replace(onset_threshold=best["onset_threshold"], frame_threshold=best["frame_threshold"])
     row.update(onset_threshold=best["onset_threshold"], frame_threshold=best["frame_threshold"])
-  for name, avg in scoring.evaluate_sets(predictor, config.sweep.eval, limit, decode).items():
+  for name, avg in scoring.evaluate_sets(predictor, config.sweep.eval, limit, decode, masks).items():
     row.update({f"{name}/{k}": round(v, 4) for k, v in avg.items()})
   row["minutes"] = round((time.time() - start) / 60.0, 2)
   row["steps"] = sum(int(dict(stage).get("train.steps", config.train.steps)) for stage in variant.stages)
@@ -189,16 +196,18 @@ def load_rows(workdir: str, names: list[str]) -> list[dict]:
 
 def table(rows: list[dict], sets: list[tuple[str, str]]) -> str:
   """Markdown: one row per variant; onset / onset+offset / frame F1 per eval set; the command."""
-  metric_cols = [("onset_f1", "onset F1"), ("onset_offset_f1", "on+off F1"), ("frame_f1", "frame F1")]
+  metric_cols = [("onset_f1", "onset F1", 100), ("onset_offset_f1", "on+off F1", 100), ("frame_f1", "frame F1", 100)]
+  if any(k.endswith("/sep_sdr") for row in rows for k in row):  # two-stage rows on sets with clean stems
+    metric_cols.append(("sep_sdr", "separated SDR dB", 1))
   head = ["variant", "overrides"]
   for name, split in sets:
-    head += [f"{name}:{split} {label}" for _, label in metric_cols]
+    head += [f"{name}:{split} {label}" for _, label, _ in metric_cols]
   head += ["steps", "min", "command"]
   lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(["---"] * 2 + ["---:"] * (len(head) - 3) + ["---"]) + " |"]
   for row in rows:
     cells = [row["variant"], f"`{row['overrides']}`" if row["overrides"] else "(base)"]
     for name, _ in sets:
-      cells += [f"{100 * row.get(f'{name}/{key}', float('nan')):.1f}" for key, _ in metric_cols]
+      cells += [f"{scale * row.get(f'{name}/{key}', float('nan')):.1f}" for key, _, scale in metric_cols]
     cells += [str(row["steps"]), f"{row['minutes']:.1f}", f"`{row['command']}`"]
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)

@@ -58,7 +58,7 @@ def run(config, args) -> int:
   spec = frontend.FrontendSpec.from_config(predictor.config.frontend)
   decode = predictor.decode.replace(**args.decode)
   os.makedirs(args.output, exist_ok=True)
-  names = output_names(files, args.input)
+  names = outputs.output_names(files, args.input)
   failed = []
   loaded = {}  # path -> audio, kept only for files whose figure is asked for, until it is drawn
 
@@ -150,15 +150,3 @@ class Progress:
       self.bar.write(line)
     else:
       print(line)
-
-
-def output_names(files: list[str], root: str) -> dict[str, str]:
-  """Output stem per input: the path under `root` with `__` for `/`, its extension kept where two inputs would
-  otherwise share a name (song.wav and song.flac -> song.wav.mid and song.flac.mid)."""
-  root = root if os.path.isdir(root) else os.path.dirname(root)
-  stems = {path: os.path.splitext(os.path.relpath(path, root))[0].replace(os.sep, "__") for path in files}
-  counts = collections.Counter(stems.values())
-  return {
-    path: stem if counts[stem] == 1 else os.path.relpath(path, root).replace(os.sep, "__")
-    for path, stem in stems.items()
-  }

@@ -283,9 +283,10 @@ class DeviceSynth:
     )
 
   # -- the batch ----------------------------------------------------------------------------------------------------
-  def batch(self, a: Arrays, key, batch_size: int) -> dict[str, jax.Array]:
+  def batch(self, a: Arrays, key, batch_size: int, with_clean: bool = False) -> dict[str, jax.Array]:
     """`batch_size` examples: `audio (batch, samples)`, the frame targets `(batch, frames, 88|1)`, `mask`, and each
-    example's `kind` and `alone`."""
+    example's `kind` and `alone`; `with_clean`: also `clean (batch, samples)`, the piano alone as it sounds in the
+    mix (same room, EQ, level; no other instruments, no noise), zeros where other instruments play alone."""
     keys = jax.random.split(key, batch_size)
     ex = jax.vmap(lambda k: self._example(a, k))(keys)
     dev, v = self.dev, ex["variety"]
@@ -326,9 +327,11 @@ class DeviceSynth:
         max_rt60=dev.variety.rt60[1],
         noise_snr_db=ex["noise_snr_db"],
         noise_pink=jax.random.uniform(jax.random.fold_in(k, 1)),
+        stem=jnp.where(ex["alone"], 0.0, piano_audio) if with_clean else None,
       )
 
-    audio = jax.vmap(finish)(piano_audio, other_audio, jax.random.split(jax.random.fold_in(key, 1), batch_size), ex)
+    finished = jax.vmap(finish)(piano_audio, other_audio, jax.random.split(jax.random.fold_in(key, 1), batch_size), ex)
+    audio, clean = finished if with_clean else (finished, None)
 
     def label(piano, ring, complete, first_dropped):
       cut = jnp.minimum(complete, first_dropped)
@@ -350,16 +353,18 @@ class DeviceSynth:
 
     out = jax.vmap(label)(ex["piano"], ex["ring"], ex["complete"], first_dropped)
     out["audio"] = jnp.clip(audio, -1.0, 1.0).astype(jnp.float32)
+    if with_clean:
+      out["clean"] = clean.astype(jnp.float32)
     out["kind"], out["alone"] = ex["kind"], ex["alone"]
     return out
 
-  def batch_fn(self, batch_size: int, mesh=None, with_kind: bool = False):
+  def batch_fn(self, batch_size: int, mesh=None, with_kind: bool = False, with_clean: bool = False):
     """`key -> batch` (jitted), on the default device or, given a `data` mesh, sharded over it (the arrays are
     replicated once); without each example's material (`kind`, an index into MATERIALS) and whether it is other
-    instruments alone (`alone`) unless `with_kind`."""
+    instruments alone (`alone`) unless `with_kind`; with the clean piano stem (`clean`) if `with_clean`."""
 
     def make(a, key):
-      out = self.batch(a, key, batch_size)
+      out = self.batch(a, key, batch_size, with_clean)
       return out if with_kind else {k: v for k, v in out.items() if k not in ("kind", "alone")}
 
     if mesh is None:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
-from pianojax.notes import NoteSequence
 from pianojax.synth import effects
 from pianojax.synth.materials import Material
 from pianojax.synth.render import Renderer
 
 
 def make_example(
-  material: Material, renderer: Renderer, soundfont: str, rng: np.random.Generator, reverb: bool = True
-) -> tuple[np.ndarray, NoteSequence]:
+  material: Material,
+  renderer: Renderer,
+  soundfont: str,
+  rng: np.random.Generator,
+  reverb: bool = True,
+  *,
+  stem: bool = False,
+):
   """Renders `material` with `soundfont`.
 
   The piano and the other instruments are rendered apart so their levels can be set
@@ -20,9 +27,12 @@ def make_example(
   goes over the mix; the peak is set to a random level between -12 and -1 dBFS.
 
   Returns:
-    (int16 mono audio at the renderer's rate, the piano notes as rendered = the labels).
+    (int16 mono audio at the renderer's rate, the piano notes as rendered = the labels); with `stem`, also the
+    piano alone as it sounds in that audio (int16: the same room and level, no other instruments, no noise), the
+    clean target of a separator. The mix is the same with or without `stem`.
   """
   audio, (piano,) = renderer.render([(material.piano, material.piano_program)], soundfont, material.duration)
+  alone = audio
   if material.others:
     others, _ = renderer.render(material.others, soundfont, material.duration)
     if effects.rms(audio) > 0:
@@ -30,15 +40,22 @@ def make_example(
     else:
       audio = others
   if reverb:
+    twin = copy.deepcopy(rng)  # the same room for the piano alone, without moving the mix's random stream
     audio = effects.room_reverb(audio, rng, renderer.sample_rate)
+    alone = effects.room_reverb(alone, twin, renderer.sample_rate) if stem else alone
   if material.noise is not None:
     color, snr_db = material.noise
     noise = effects.colored_noise(len(audio), rng, color)
     if effects.rms(audio) == 0:
       noise *= 0.01
     audio = effects.add_at_snr(audio, noise, snr_db)
-  audio = effects.normalize_peak(audio, 10 ** (rng.uniform(-12, -1) / 20))
-  return effects.to_int16(audio), piano
+  peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+  target = 10 ** (rng.uniform(-12, -1) / 20)
+  gain = target / peak if peak > 0 else 1.0
+  mixed = effects.to_int16(audio * gain)
+  if not stem:
+    return mixed, piano
+  return mixed, piano, effects.to_int16(alone * gain)
 
 
 def showcase(sample_rate: int, soundfonts: tuple[str, ...], seed: int = 0) -> dict[str, np.ndarray]:

@@ -185,18 +185,18 @@ def _level(snr_db):
   return jnp.where(jnp.isfinite(snr_db), 10 ** (-jnp.where(jnp.isfinite(snr_db), snr_db, 0.0) / 20), 0.0)
 
 
-def finish(audio, key, tables, v: Variety, *, sample_rate: int, max_rt60: float, noise_snr_db, noise_pink):
+def finish(audio, key, tables, v: Variety, *, sample_rate: int, max_rt60: float, noise_snr_db, noise_pink, stem=None):
   """The signal side of an example, after the instruments are mixed: room and EQ (one FFT), the material's noise at
   its SNR (+inf: none; `noise_pink` its colour), microphone noise and hum against the signal after the room, a slow
-  level drift, and the peak level."""
+  level drift, and the peak level.
+
+  `stem`: one part of the mix (the piano alone) to return as well, `(audio, stem)`: through the same room, EQ,
+  drift and gain as the mix, without the noises (the clean target of a separator)."""
   kr, kn, km = jax.random.split(key, 3)
   n = audio.shape[0]
   nfft = fft_size(n + int(max_rt60 * sample_rate))
-  audio = jnp.fft.irfft(
-    jnp.fft.rfft(audio, nfft) * room_response(kr, tables, v, nfft=nfft, sample_rate=sample_rate, max_rt60=max_rt60),
-    nfft,
-  )
-  audio = audio[:n]
+  response = room_response(kr, tables, v, nfft=nfft, sample_rate=sample_rate, max_rt60=max_rt60)
+  audio = jnp.fft.irfft(jnp.fft.rfft(audio, nfft) * response, nfft)[:n]
   signal = _rms(audio)
   silent = signal < 1e-8
   scene = jnp.where(silent, 0.01 * jnp.isfinite(noise_snr_db), signal * _level(noise_snr_db))
@@ -209,6 +209,11 @@ def finish(audio, key, tables, v: Variety, *, sample_rate: int, max_rt60: float,
     + mic * noise(km, tables, n, v.mic_pink)
     + signal * _level(-v.hum_db) * hum / _rms(hum)
   )
-  audio = audio * (1.0 + v.drift_depth * jnp.sin(2 * jnp.pi * v.drift_hz * t + v.drift_phase))
+  drift = 1.0 + v.drift_depth * jnp.sin(2 * jnp.pi * v.drift_hz * t + v.drift_phase)
+  audio = audio * drift
   peak = jnp.max(jnp.abs(audio))
-  return jnp.where(peak > 0, audio * (10 ** (v.peak_db / 20) / jnp.maximum(peak, 1e-12)), audio)
+  gain = jnp.where(peak > 0, 10 ** (v.peak_db / 20) / jnp.maximum(peak, 1e-12), 1.0)
+  if stem is None:
+    return audio * gain
+  stem = jnp.fft.irfft(jnp.fft.rfft(stem, nfft) * response, nfft)[:n]
+  return audio * gain, stem * drift * gain

@@ -14,7 +14,7 @@ def _batches(config, seeds=(0,), batch=4, pair_budget=None, **overrides):
   synth = device.DeviceSynth(config, device.load_assets(config))
   if pair_budget is not None:
     synth.arrays = synth.arrays._replace(knobs=synth.arrays.knobs._replace(pair_budget=np.int32(pair_budget)))
-  make = synth.batch_fn(batch, with_kind=True)
+  make = synth.batch_fn(batch, with_kind=True, with_clean=True)
   return [jax.tree.map(np.asarray, make(jax.random.key(seed))) for seed in seeds]
 
 
@@ -30,7 +30,7 @@ def mixed(device_assets):
 def test_a_batch_has_the_host_pipelines_keys_and_shapes(device_assets, mixed):
   b = mixed[0]
   frames, samples = device_assets.data.segment_frames, device_assets.data.segment_frames * 320
-  want = {*labels.TARGET_KEYS, *labels.RELEASE_KEYS, *labels.PEDAL_KEYS, "audio", "mask", "kind", "alone"}
+  want = {*labels.TARGET_KEYS, *labels.RELEASE_KEYS, *labels.PEDAL_KEYS, "audio", "clean", "mask", "kind", "alone"}
   assert set(b) == want
   assert b["audio"].shape == (6, samples) and b["onset"].shape == (6, frames, 88)
   assert b["pedal_frame"].shape == (6, frames, 1) and b["mask"].shape == (6, frames)
@@ -51,6 +51,15 @@ def test_other_instruments_alone_have_no_labels(mixed):
   onsets = np.concatenate([b["onset"].sum(axis=(1, 2)) for b in mixed])
   assert alone.any() and not alone.all()
   assert (onsets[alone] == 0).all() and (onsets[~alone] > 0).any()
+
+
+def test_the_clean_stem_is_the_piano_of_the_mix(mixed):
+  b = mixed[0]
+  assert b["clean"].shape == b["audio"].shape
+  assert not b["clean"][b["alone"]].any()  # other instruments alone: no piano
+  for audio, clean in zip(b["audio"][~b["alone"]], b["clean"][~b["alone"]], strict=True):
+    assert np.abs(clean).max() > 1e-3 and np.abs(clean).max() <= np.abs(audio).max() * 1.5
+    assert np.corrcoef(audio, clean)[0, 1] > 0.3  # the piano is in the mix, at its level
 
 
 def test_onset_targets_sit_on_the_rendered_attacks(device_assets):
@@ -111,6 +120,25 @@ def test_noise_is_added_at_its_snr():
     signal = out @ tone / (tone @ tone) * tone  # (no room, EQ or drift in the plain draw: the tone comes out scaled)
     measured = 10 * np.log10(np.mean(signal**2) / np.mean((out - signal) ** 2))
     assert abs(measured - snr) < 0.5, (snr, measured)
+
+
+def test_a_stem_goes_through_the_rooms_and_level_of_its_mix_without_the_noise():
+  tables = tuple(jax.numpy.asarray(x) for x in variety.noise_tables(16000))
+  v = variety.draw(jax.random.key(3), _plain_cfg(), 1, True)
+  v = v._replace(reverb=np.bool_(True), mic_noise=np.bool_(False), hum_db=np.float32(-np.inf))
+  t = np.arange(32000) / 16000
+  a, b = (0.1 * np.sin(2 * np.pi * f * t).astype(np.float32) for f in (440, 660))
+
+  def finish(stem, snr):
+    kw = dict(sample_rate=16000, max_rt60=1.5, noise_snr_db=snr, noise_pink=0.5, stem=stem)
+    return [np.asarray(x) for x in variety.finish(a + b, jax.random.key(1), tables, v, **kw)]
+
+  mix, stem_a = finish(a, np.inf)
+  _, stem_b = finish(b, np.inf)
+  np.testing.assert_allclose(stem_a + stem_b, mix, atol=1e-5)  # the same room, EQ, drift and gain for each part
+  noisy, stem = finish(a, 10.0)  # noise in the mix only: the stem is the same, at the noisy mix's level
+  np.testing.assert_allclose(stem * (stem_a @ stem_a) / (stem @ stem_a), stem_a, atol=1e-5)
+  assert np.mean((noisy - stem - stem_b * (stem @ stem_a) / (stem_a @ stem_a)) ** 2) > 1e-4
 
 
 def _plain_cfg():
