@@ -1,0 +1,38 @@
+"""The shipped model's recipe since session 10: models/default's weights (session 4) fine-tuned on audio synthesised
+on the device (data.source=device: the four training SoundFont pianos' sample banks, varied per example, the real
+performances of data.synth.midi_dir, other instruments and noise in half of the examples), same network.
+
+  python launch.py --mode=build_data --config=configs/device_finetune.py --config.data.synth.midi_dir=../shared/midi
+  python launch.py --mode=train --config=configs/device_finetune.py --config.data.synth.midi_dir=../shared/midi \\
+    --workdir=outputs/device_finetune
+
+docs/MODEL.md records the run, its decoding thresholds and the held-out numbers against the model it started from.
+"""
+
+from configs import pretrained
+
+
+def get_config():
+  config = pretrained.get_config()
+  model = config.model
+  model.pedal = False  # models/default's network: no key-release or pedal heads, context dilations up to 8
+  model.velocity_level = False
+  model.context_dilations = (1, 2, 4, 8)
+  config.init_from = "models/default"
+
+  config.data.source = "device"
+  config.data.device.others_prob = 0.5  # piano with other instruments and noise in half of the examples
+
+  config.decode.onset_threshold = 0.8  # models/default's decoding until tuned again (docs/MODEL.md)
+  config.decode.frame_threshold = 0.1
+  config.inference.segment_hop_frames = 192
+
+  config.optim.learning_rate = 1e-3
+  config.optim.warmup_steps = 50
+  train = config.train
+  train.steps = 1500
+  train.log_every = 100
+  train.eval_every = 10**9  # evaluated on the held-out folders afterwards (docs/MODEL.md)
+  train.eval_datasets = ()
+  train.checkpoint_every = 250
+  return config
