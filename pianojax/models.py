@@ -288,11 +288,7 @@ class TwoStage(nn.Module):
       feed = clean_power
     if part != "joint":
       feed = jax.lax.stop_gradient(feed)
-    out.update(
-      self.transcriber(
-        inputs, train=train and part != "separator", beat_ids=beat_ids, raw=frontend.compress(feed, spec)
-      )
-    )
+    out.update(self.transcriber(inputs, train=train, beat_ids=beat_ids, raw=frontend.compress(feed, spec)))
     return out
 
 

@@ -103,10 +103,16 @@ class Separator(nn.Module):
     return out[..., :bins, 0].astype(jnp.float32)
 
 
-def features_of(power: jnp.ndarray, spec: frontend.FrontendSpec) -> jnp.ndarray:
-  """What a separator sees: the power on the grid compressed as the frontend does, normalised per example (so the
-  mask does not depend on the level)."""
-  return frontend.normalize(jnp.log(jnp.maximum(power, spec.log_floor)), "example")
+def features_of(power: jnp.ndarray, spec: frontend.FrontendSpec, eps: float = 1e-5) -> jnp.ndarray:
+  """What a separator sees: the log power on the grid, normalised per example (so the mask does not depend on the
+  level) over the frames that hold any signal: the zeros that pad the last segment of a file at inference (or any
+  digital silence) do not shift the statistics, so a segment's mask is the same however much of it is padding."""
+  x = jnp.log(jnp.maximum(power, spec.log_floor))
+  sounding = (jnp.max(power, axis=-1, keepdims=True) > 0).astype(x.dtype)
+  count = jnp.maximum(jnp.sum(sounding, axis=(1, 2), keepdims=True) * x.shape[-1], 1.0)
+  mean = jnp.sum(x * sounding, axis=(1, 2), keepdims=True) / count
+  var = jnp.sum(((x - mean) * sounding) ** 2, axis=(1, 2), keepdims=True) / count
+  return (x - mean) * jax.lax.rsqrt(var + eps)
 
 
 def loss(

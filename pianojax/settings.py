@@ -270,6 +270,12 @@ def validate(config, render: bool = False) -> None:
         soundfonts.find(font)
 
 
+def needs_clean_stem(config) -> bool:
+  """Whether training reads the clean piano of each mixture (a two-stage model's separation loss or clean input)."""
+  st = config.separation
+  return config.model.stages == 2 and (st.train != "transcriber" or st.transcriber_input == "clean")
+
+
 def _validate_two_stage(config, bad) -> None:
   """What a two-stage model (model.stages=2) cannot work with."""
   if config.frontend.representation == "mfcc":
@@ -279,8 +285,7 @@ def _validate_two_stage(config, bad) -> None:
   if config.frontend.framing == "beat":
     raise bad("frontend.framing", "a two-stage model frames by frames")
   st = config.separation
-  needs_clean = st.train != "transcriber" or st.transcriber_input == "clean"
-  if needs_clean and config.data.source != "device":
+  if needs_clean_stem(config) and config.data.source != "device":
     raise bad(
       "data.source",
       f"separation.train={st.train} needs the clean piano of each training mixture: use data.source=device",

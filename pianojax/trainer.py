@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from pianojax import checkpoints, inference, input_pipeline, models, objectives, scoring
+from pianojax import checkpoints, inference, input_pipeline, models, objectives, scoring, settings
 from pianojax import mesh as mesh_lib
 from pianojax.errors import UserError
 from pianojax.state import TrainState, create_state, make_optimizer
@@ -89,7 +89,7 @@ def training_batches(config, mesh, start: int, log=print):
     if config.data.precomputed:
       raise UserError("data.source=device renders waveforms: it cannot train on precomputed features")
     synth = device.from_config(config)
-    make = synth.batch_fn(config.train.batch_size, mesh, with_clean=needs_clean_stem(config))
+    make = synth.batch_fn(config.train.batch_size, mesh, with_clean=settings.needs_clean_stem(config))
     key = jax.random.fold_in(jax.random.key(config.seed), 0x5EED)
     log(
       f"training audio synthesised on the device: {synth.num_pianos} pianos, {synth.num_others} other "
@@ -121,12 +121,6 @@ def _init_stages(config, state: TrainState, replicated, log) -> TrainState:
       state = jax.device_put(state.replace(**variables), replicated)
       log(f"initialised the {stage} from {path}")
   return state
-
-
-def needs_clean_stem(config) -> bool:
-  """Whether training reads the clean piano of each mixture (a two-stage model's separation loss or clean input)."""
-  st = config.separation
-  return config.model.stages == 2 and (st.train != "transcriber" or st.transcriber_input == "clean")
 
 
 class MetricWriter:

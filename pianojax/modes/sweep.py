@@ -207,10 +207,14 @@ def table(rows: list[dict], sets: list[tuple[str, str]]) -> str:
   for row in rows:
     cells = [row["variant"], f"`{row['overrides']}`" if row["overrides"] else "(base)"]
     for name, _ in sets:
-      cells += [f"{scale * row.get(f'{name}/{key}', float('nan')):.1f}" for key, _, scale in metric_cols]
+      cells += [_cell(row.get(f"{name}/{key}"), scale) for key, _, scale in metric_cols]
     cells += [str(row["steps"]), f"{row['minutes']:.1f}", f"`{row['command']}`"]
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)
+
+
+def _cell(value, scale: float) -> str:
+  return "-" if value is None else f"{scale * value:.1f}"
 
 
 def write_report(config, config_path: str, workdir: str, names: list[str]) -> list[dict]:
