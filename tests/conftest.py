@@ -244,3 +244,21 @@ def device_assets(tmp_path_factory, midi_folder):
   config = device_config(d, midi_folder)
   device.build_assets(config, log=lambda *_: None)
   return config
+
+
+# device_config overrides for a tiny two-stage model trained on its separator alone (tests of model.stages=2).
+TWO_STAGE = {
+  "model.stages": 2,
+  "model.separator.channels": 4,
+  "model.separator.levels": 1,
+  "model.separator.layers": 1,
+  "model.separator.growth": 4,
+  "separation.train": "separator",
+}
+
+
+def stage_leaves(variables, stage):
+  """The arrays of one stage's parameters, in order."""
+  import jax
+
+  return [np.asarray(x) for x in jax.tree.leaves(variables["params"][stage])]
