@@ -48,6 +48,10 @@ def get_config() -> ml_collections.ConfigDict:
   model.context = "conv"  # none | conv (dilated, residual) | bigru
   model.context_width = 256
   model.context_dilations = (1, 2, 4, 8)
+  # The note-end heads (frame, offset, key release, pedal) read a temporal context of their own with these
+  # dilations instead of sharing the onset heads' (docs/MODEL.md, "Session 11").
+  model.end_context = False
+  model.end_dilations = (1, 2, 4, 8, 16, 32)
   # Key-release and sustain-pedal heads (docs/MODEL.md "Note ends and the pedal"): the note heads keep
   # data.offset_mode's offsets (how long a string sounds); these add where each key is let go and where the
   # sustain pedal goes down and up, so a transcription carries the pedal as CC64 events.
@@ -111,6 +115,9 @@ def get_config() -> ml_collections.ConfigDict:
   # Stop when a logged loss exceeds this many times the lowest logged so far (0: never); a checkpoint is
   # written only after the steps before it were checked (finite, not diverged).
   train.divergence_factor = 10.0
+  # none | notes: train only the note-end branch (model.end_context): the DenseNet, the shared context and the
+  # onset head keep their starting weights (init_from), the first two run as at inference: the onsets stay put.
+  train.freeze = "none"
   train.time_limit_s = 0.0  # stop (evaluated, checkpointed) after this many seconds of training (0: no limit)
   config.init_from = ""  # a checkpoint (dir or step dir) to start from: pretrain -> fine-tune
 

@@ -181,8 +181,8 @@ def restore_variables(path: str, config, abstract: dict | None = None) -> dict:
   """Model variables (params, batch_stats) from a checkpoint, for inference or init_from.
 
   The arrays land on this process's first device, whatever topology saved them (a GPU
-  run's checkpoint opens on a laptop CPU). From a training checkpoint orbax restores the
-  whole train state and the optimizer state is dropped.
+  run's checkpoint opens on a laptop CPU). From a training checkpoint only the variables are read (a partial
+  restore): the optimizer state is not, so its structure (what was frozen, say) does not matter.
 
   `abstract`: the variables' shapes (`state.abstract_variables`) where the caller has them already.
 
@@ -199,13 +199,16 @@ def restore_variables(path: str, config, abstract: dict | None = None) -> dict:
   if abstract is None:
     abstract = state.abstract_variables(models.build(config), config)
   exported = os.path.isdir(os.path.join(root, str(step), "variables"))
-  if not exported:  # a training checkpoint: the whole train state, with the optimizer it was trained with
-    abstract = state.abstract_state(abstract, state.make_optimizer(saved))
-  target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), abstract)
+  target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), dict(abstract))
+  if exported:
+    args = ocp.args.StandardRestore(target)
+  else:  # a training checkpoint: its params and batch_stats out of the whole train state
+    restore_args = ocp.checkpoint_utils.construct_restore_args(target)
+    args = ocp.args.PyTreeRestore(item=target, restore_args=restore_args, partial_restore=True)
   item = "variables" if exported else "state"
   with ocp.CheckpointManager(root) as manager:
-    restored = manager.restore(step, args=ocp.args.Composite(**{item: ocp.args.StandardRestore(target)}))[item]
-  return dict(restored) if exported else restored.variables
+    restored = manager.restore(step, args=ocp.args.Composite(**{item: args}))[item]
+  return {k: restored[k] for k in abstract}
 
 
 def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
@@ -251,7 +254,40 @@ def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
   merged = jax.tree_util.tree_map_with_path(pick, variables)
   if len(fresh) == len(jax.tree.leaves(variables)):
     raise CheckpointError(f"init_from {root} step {step}: no array of it fits the config's model")
+  params, old_params = merged.get("params", {}), old.get("params", {})
+  if END_CONTEXT in params and END_CONTEXT not in old_params and SHARED_CONTEXT in old_params:
+    merged = {
+      **merged,
+      "params": {**params, END_CONTEXT: graft_context(old_params[SHARED_CONTEXT], params[END_CONTEXT])},
+    }
+    fresh = [name for name in fresh if f"['{END_CONTEXT}']" not in name] + [f"{END_CONTEXT} (from {SHARED_CONTEXT})"]
   return merged, fresh
+
+
+# A model given a note-end context of its own (model.end_context) starts it from the shared one it grew out of
+# (models.END_CONTEXT and the shared context's module name).
+END_CONTEXT, SHARED_CONTEXT = "end_context", "TemporalContext_0"
+
+
+def graft_context(old: dict, new: dict) -> dict:
+  """A temporal context (`models.TemporalContext` parameters `new`, initialised) started from another one `old`
+  with fewer or as many dilated layers: the input projection, the layers they share and the final norm are
+  `old`'s; the layers `old` lacks add nothing yet (zero convolution kernels: a residual branch that starts closed),
+  so the grown context computes what `old` did until training opens them."""
+  count = lambda tree: sum(1 for k in tree if k.startswith("Conv_"))  # noqa: E731
+  m, n = count(old), count(new)
+  out = {"Dense_0": old["Dense_0"], f"LayerNorm_{n}": old[f"LayerNorm_{m}"]}
+  for i in range(n):
+    if i < m:
+      out[f"LayerNorm_{i}"], out[f"Conv_{i}"] = old[f"LayerNorm_{i}"], old[f"Conv_{i}"]
+    else:
+      out[f"LayerNorm_{i}"] = new[f"LayerNorm_{i}"]
+      out[f"Conv_{i}"] = jax.tree.map(np.zeros_like, new[f"Conv_{i}"])
+  if jax.tree.structure(out) != jax.tree.structure(new) or any(
+    np.shape(a) != np.shape(b) for a, b in zip(jax.tree.leaves(out), jax.tree.leaves(new), strict=True)
+  ):
+    raise CheckpointError("the note-end context cannot start from the shared one: their widths differ")
+  return jax.tree.map(np.array, out)  # copies: the two contexts must not share buffers (a train step donates them)
 
 
 STAGES = ("separator", "transcriber")

@@ -241,12 +241,40 @@ def _pedal(frame, onset, offset, regression: bool, threshold: float) -> tuple[np
   for a, b in zip(starts, stops, strict=True):
     if b - a < 2:  # a one-frame flicker is not a pedal press
       continue
-    times += [_snap(onset, a, regression), _snap(offset, b, regression)]
-    values += [127, 0]
+    for lo, hi in _pedal_changes(a, b, onset, offset, regression):
+      times += [lo, hi]
+      values += [127, 0]
   times = np.maximum(np.asarray(times, np.float64), 0.0)  # (a triangle's apex at frame 0 may point before it)
   if len(times):  # (snapping must not reorder presses)
     times = np.maximum.accumulate(times)
   return times, np.asarray(values, np.int32)
+
+
+def _pedal_changes(a: int, b: int, onset, offset, regression: bool, reach: int = 25) -> list[tuple[float, float]]:
+  """The presses (times in frames) of one run `[a, b)` of pedal-down frames: split where the pedal-offset head
+  fires inside the run and the pedal-onset head fires within `reach` frames after it (a legato pedal change lifts
+  the pedal for 100-200 ms, which the frame head smooths over; Kong et al. read pedal changes off the event heads
+  the same way). The run's own edges are moved to the event beside them (`_snap`)."""
+  presses, lo, last_down = [], _snap(onset, a, regression), a
+  for up in _event_starts(offset[a + 2 : b - 1], regression) + a + 2:
+    if up <= last_down:
+      continue
+    downs = _event_starts(onset[up + 1 : min(b, up + 1 + reach)], regression)
+    if not len(downs):
+      continue
+    hi = up + (_subframe(offset, up) if regression else 0.0)
+    if hi - lo < 2:
+      continue
+    last_down = up + 1 + int(downs[0])
+    presses.append((lo, hi))
+    lo = last_down + (_subframe(onset, last_down) if regression else 0.0)
+  presses.append((lo, _snap(offset, b, regression)))
+  return presses
+
+
+def _event_starts(y: np.ndarray, regression: bool, threshold: float = 0.5) -> np.ndarray:
+  """Frames where an event head fires: triangle peaks (regression) or the first frame of each run above it."""
+  return _peaks(y, threshold) if regression else _runs_start(y >= threshold)
 
 
 def _snap(y: np.ndarray, i: int, regression: bool, reach: int = 3) -> float:

@@ -31,6 +31,14 @@ PEDAL_HEADS = {
 }
 
 
+# The heads that read the shared context when the note ends have their own (`Transcriber.end_context`), and the
+# parameters `train.freeze=notes` keeps fixed: the network up to the shared context and the onset heads (the
+# velocity head, which reads the same context, still learns: it cannot move an onset).
+END_CONTEXT = "end_context"
+ONSET_HEADS = ("onset", "onset_reg", "velocity")
+NOTE_MODULES = ("DenseNet_0", "TemporalContext_0", "head_onset", "head_onset_reg")
+
+
 # Log features (about -11.5 for silence to +5) scaled into the range of the hidden features for the velocity head.
 LEVEL_SCALE = 0.1
 
@@ -148,6 +156,12 @@ class Transcriber(nn.Module):
       that normalisation takes away (how loud a note is played is, first of all, how loud it is).
     pedal: also key-release heads (`key_frame`, `key_offset[_reg]`, per key) and sustain-pedal heads
       (`pedal_frame`, `pedal_onset[_reg]`, `pedal_offset[_reg]`, `(batch, frames, 1)`).
+    end_context: the note-end heads (frame, offset, key release, pedal) read a temporal context of their own
+      (settings as `context`, e.g. longer dilations) instead of sharing the onset heads' (Kong et al. give each head
+      its own acoustic model); None: shared.
+    frozen_notes: the DenseNet and the shared context run as at inference (batch statistics fixed) with no gradient
+      through them: training moves only the note-end branch and the velocity head, so the onsets stay what they
+      were (the optimizer must not update those parameters or the onset head either: `NOTE_MODULES`).
     mask: spectrogram masking applied in training (rng stream "augment").
     framing: "frame" (the frontend's frames) or "beat" (features averaged within beat
       intervals, given per call as `beat_ids` from `framing.beat_ids`).
@@ -161,6 +175,8 @@ class Transcriber(nn.Module):
   velocity_level: bool = False
   densenet: dict = dataclasses.field(default_factory=dict)
   context: dict = dataclasses.field(default_factory=dict)
+  end_context: dict | None = None
+  frozen_notes: bool = False
   mask: MaskSpec = MaskSpec()
   dtype: jnp.dtype = jnp.float32
   framing: str = "frame"
@@ -190,14 +206,20 @@ class Transcriber(nn.Module):
     if train and (self.mask.time_masks or self.mask.freq_masks):
       x = augment.spec_mask(x, self.make_rng("augment"), **dataclasses.asdict(self.mask))
     x = x.astype(self.dtype)[..., None]
-    x = DenseNet(dtype=self.dtype, **self.densenet)(x, train)
-    h = TemporalContext(dtype=self.dtype, **self.context)(x, train)
+    trunk_train = train and not self.frozen_notes
+    x = DenseNet(dtype=self.dtype, **self.densenet)(x, trunk_train)
+    h = TemporalContext(dtype=self.dtype, **self.context)(x, trunk_train)
+    if self.frozen_notes:
+      x, h = jax.lax.stop_gradient(x), jax.lax.stop_gradient(h)
+    ends = h
+    if self.end_context is not None:
+      ends = TemporalContext(dtype=self.dtype, name=END_CONTEXT, **self.end_context)(x, train)
     out = {}
     names = HEADS[self.objective]
     for name in names:
       if name == "frame":
         continue
-      seen = h
+      seen = h if name in ONSET_HEADS else ends
       if name == "velocity" and self.velocity_level:
         if raw is None:
           raise ValueError("model.velocity_level needs audio inputs (the features before normalisation)")
@@ -205,9 +227,9 @@ class Transcriber(nn.Module):
       out[name] = nn.Dense(NUM_KEYS, dtype=self.dtype, name=f"head_{name}")(seen)
     # The frame head sees the event heads' beliefs (as in Onsets and Frames / Kong et al.).
     events = [jax.nn.sigmoid(jax.lax.stop_gradient(out[n])) for n in names[:2]]
-    out["frame"] = nn.Dense(NUM_KEYS, dtype=self.dtype, name="head_frame")(jnp.concatenate([h, *events], axis=-1))
+    out["frame"] = nn.Dense(NUM_KEYS, dtype=self.dtype, name="head_frame")(jnp.concatenate([ends, *events], axis=-1))
     if self.pedal:
-      out.update(self._release_and_pedal(h, out))
+      out.update(self._release_and_pedal(ends, out))
     return {k: v.astype(jnp.float32) for k, v in out.items()}
 
   def _release_and_pedal(self, h, notes: dict) -> dict:
@@ -330,6 +352,10 @@ def _transcriber(config) -> Transcriber:
       "dropout": m.dropout,
     },
     context={"kind": m.context, "width": m.context_width, "dilations": tuple(m.context_dilations)},
+    end_context=(
+      {"kind": m.context, "width": m.context_width, "dilations": tuple(m.end_dilations)} if m.end_context else None
+    ),
+    frozen_notes=config.train.freeze == "notes",
     mask=MaskSpec(aug.spec_time_masks, aug.spec_time_width, aug.spec_freq_masks, aug.spec_freq_width),
     dtype=dtype,
     framing=config.frontend.framing,

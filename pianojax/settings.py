@@ -50,6 +50,9 @@ ADDED = {
   "decode.pedal_threshold": 0.5,
   "data.source": "tfds",
   "train.time_limit_s": 0.0,
+  "model.end_context": False,
+  "model.end_dilations": (1, 2, 4, 8, 16, 32),
+  "train.freeze": "none",
   "model.stages": 1,
   "model.separator": {"channels": 16, "levels": 2, "layers": 2, "growth": 8},
   "separation": {
@@ -180,6 +183,7 @@ CHOICES = {
   "frontend.framing": ("frame", "beat"),
   "data.source": ("tfds", "device"),
   "model.stages": (1, 2),
+  "train.freeze": ("none", "notes"),
   "separation.train": ("separator", "transcriber", "joint"),
   "separation.transcriber_input": ("separated", "clean"),
   "separation.loss": ("l1_log", "l2_log", "l1_mag", "l2_mag", "mask"),
@@ -234,6 +238,10 @@ def validate(config, render: bool = False) -> None:
     )
   if config.model.stages == 2:
     _validate_two_stage(config, bad)
+  if config.train.freeze == "notes" and not config.model.end_context:
+    raise bad("train.freeze", "freezing the onset branch needs a note-end branch to train: set model.end_context=True")
+  if config.train.freeze == "notes" and config.model.stages == 2:
+    raise bad("train.freeze", "a two-stage model freezes by stage (separation.train)")
   if config.inference.segment_hop_frames > config.data.segment_frames:
     raise bad("inference.segment_hop_frames", f"must be at most data.segment_frames ({config.data.segment_frames})")
   try:

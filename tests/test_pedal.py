@@ -68,6 +68,26 @@ def test_a_key_let_go_under_the_pedal_is_extended_even_where_the_sound_faded():
   np.testing.assert_allclose(found.sounding.offset[found.sounding.pitch == 60], [1.6], atol=1e-3)
 
 
+@pytest.mark.parametrize("objective", ["regression", "classification"])
+def test_a_legato_pedal_change_the_frame_head_smooths_over_splits_at_the_event_heads(objective):
+  # Pedal down 0.4-1.0 s and again 1.1-1.6 s (a 100 ms lift), but the pedal frame head stays up through the lift:
+  # the pedal offset and onset events inside the run split it into two presses.
+  changed = seq((60, 0.2, 0.6, 90), pedal=((0.4, 1.0, 1.1, 1.6), (127, 0, 127, 0)))
+  t = labels.pedal_targets(changed, 150, RATE)
+  frame = t["pedal_frame"].copy()
+  frame[50:55] = 1.0  # (the lift, smoothed over)
+  suffix = "_reg" if objective == "regression" else ""
+  probs = {"frame": frame[:, 0], "onset": t["pedal_onset" + suffix][:, 0], "offset": t["pedal_offset" + suffix][:, 0]}
+  times, values = decoding._pedal(*probs.values(), objective == "regression", 0.5)
+  np.testing.assert_allclose(times / RATE, [0.4, 1.0, 1.1, 1.6], atol=1e-3)
+  assert values.tolist() == [127, 0, 127, 0]
+  # an offset event with no new press after it (the head hesitating inside a long press) does not split it
+  probs["onset"] = probs["onset"].copy()
+  probs["onset"][52:60] = 0.0
+  times, _ = decoding._pedal(*probs.values(), objective == "regression", 0.5)
+  np.testing.assert_allclose(times / RATE, [0.4, 1.6], atol=1e-3)
+
+
 def test_a_model_without_pedal_heads_gives_its_sounding_notes_for_both_forms():
   probs = {k: v for k, v in _targets_as_outputs(SUSTAINED).items() if not k.startswith(("key_", "pedal_"))}
   found = decoding.decode_all(probs, RATE, "regression", SETTINGS)
