@@ -241,7 +241,7 @@ def _pedal(frame, onset, offset, regression: bool, threshold: float) -> tuple[np
   for a, b in zip(starts, stops, strict=True):
     if b - a < 2:  # a one-frame flicker is not a pedal press
       continue
-    for lo, hi in _pedal_changes(a, b, onset, offset, regression):
+    for lo, hi in _pedal_changes(a, b, onset, offset, regression=regression):
       times += [lo, hi]
       values += [127, 0]
   times = np.maximum(np.asarray(times, np.float64), 0.0)  # (a triangle's apex at frame 0 may point before it)
@@ -250,7 +250,7 @@ def _pedal(frame, onset, offset, regression: bool, threshold: float) -> tuple[np
   return times, np.asarray(values, np.int32)
 
 
-def _pedal_changes(a: int, b: int, onset, offset, regression: bool, reach: int = 25) -> list[tuple[float, float]]:
+def _pedal_changes(a: int, b: int, onset, offset, *, regression: bool, reach: int = 25) -> list[tuple[float, float]]:
   """The presses (times in frames) of one run `[a, b)` of pedal-down frames: split where the pedal-offset head
   fires inside the run and the pedal-onset head fires within `reach` frames after it (a legato pedal change lifts
   the pedal for 100-200 ms, which the frame head smooths over; Kong et al. read pedal changes off the event heads

@@ -14,7 +14,7 @@ END = {"model.pedal": True, "model.end_context": True, "model.end_dilations": (1
 
 
 def test_a_grown_note_end_branch_starts_as_the_shared_context(run_dir):
-  old_config, old_model, old_variables = checkpoints.load_model(str(run_dir))
+  _, old_model, old_variables = checkpoints.load_model(str(run_dir))
   config = tiny_config(run_dir, **END)
   model = models.build(config)
   grown = state.init_variables(model, config, jax.random.key(1))
@@ -22,7 +22,7 @@ def test_a_grown_note_end_branch_starts_as_the_shared_context(run_dir):
   assert "end_context (from TemporalContext_0)" in fresh
   assert not any("['end_context']" in name for name in fresh)
   ctx = merged["params"]["end_context"]
-  assert set(ctx) == {"Dense_0", "Conv_0", "Conv_1", "Conv_2", "LayerNorm_0", "LayerNorm_1", "LayerNorm_2", "LayerNorm_3"}
+  assert set(ctx) == {"Dense_0", *(f"Conv_{i}" for i in range(3)), *(f"LayerNorm_{i}" for i in range(4))}
   assert not np.asarray(ctx["Conv_2"]["kernel"]).any()  # the layer the shared context lacks starts closed
   np.testing.assert_array_equal(  # the final norm is the shared context's final norm
     ctx["LayerNorm_3"]["scale"], old_variables["params"]["TemporalContext_0"]["LayerNorm_2"]["scale"]
