@@ -111,16 +111,20 @@ def plot_examples(batch: dict[str, np.ndarray], titles: list[str], spec: fronten
   plt.close(fig)
 
 
-def plot_roll(audio: np.ndarray, found: notes.NoteSequence, spec: frontend.FrontendSpec, path: str, max_seconds=60.0):
-  """Piano roll of the notes (colour: velocity) under the model's features (first `max_seconds`)."""
+def plot_roll(  # noqa: PLR0917
+  audio: np.ndarray, found: notes.NoteSequence, spec: frontend.FrontendSpec, path: str, max_seconds=60.0, title=None
+):
+  """Piano roll of the notes as they sound (held by their sustain pedal, if any; colour: velocity) under the model's
+  features (first `max_seconds`); `title`: default the file's name."""
   plt = _pyplot()
   clip = audio[: int(max_seconds * spec.sample_rate)]
   feats = np.asarray(jax.jit(frontend.features, static_argnums=1)(clip[None], spec))[0]
   seconds = len(clip) / spec.sample_rate
   fig, (a1, a2) = plt.subplots(2, 1, figsize=(14, 7), sharex=True)
   a1.imshow(feats.T, origin="lower", aspect="auto", extent=(0, seconds, 0, feats.shape[1]), cmap="magma")
-  a1.set(ylabel=f"{spec.representation} bin", title=os.path.basename(path))
-  for p, on, off, v in zip(found.pitch, found.onset, found.offset, found.velocity, strict=True):
+  a1.set(ylabel=f"{spec.representation} bin", title=title or os.path.basename(path))
+  ends = found.pedal_offsets() if len(found.pedal_time) else found.offset
+  for p, on, off, v in zip(found.pitch, found.onset, ends, found.velocity, strict=True):
     if on < seconds:
       a2.add_patch(plt.Rectangle((on, p - 0.4), off - on, 0.8, color=plt.cm.viridis(v / 127)))
   a2.set(xlim=(0, seconds), ylim=(notes.MIN_PITCH - 1, notes.MAX_PITCH + 1), xlabel="time (s)", ylabel="MIDI pitch")

@@ -44,7 +44,7 @@ def write_transcription(found: notes.NoteSequence, base: str, formats=DEFAULT_FO
   def draw(path):
     from pianojax import figures
 
-    figures.plot_roll(audio, found, spec, path)
+    figures.plot_roll(audio, found, spec, path, title=os.path.basename(f"{base}.png"))
 
   writers = {"mid": lambda p: notes.write_midi(found, p), "csv": lambda p: write_csv(found, p), "png": draw}
   partial = {ext: f"{base}.partial.{ext}" for ext in formats}
