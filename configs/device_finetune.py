@@ -1,4 +1,5 @@
-"""The shipped model's recipe since session 10: models/default's weights (session 4) fine-tuned on audio synthesised
+"""Session 10's shipped model's recipe (since session 11 the note-end branch of configs/note_ends.py is trained on top
+of it): models/default's weights as they were then (session 4) fine-tuned on audio synthesised
 on the device (data.source=device: the four training SoundFont pianos' sample banks, varied per example, the real
 performances of data.synth.midi_dir, other instruments and noise in half of the examples), same network.
 
@@ -7,6 +8,9 @@ performances of data.synth.midi_dir, other instruments and noise in half of the 
     --workdir=outputs/device_finetune
 
 docs/MODEL.md records the run, its decoding thresholds and the held-out numbers against the model it started from.
+To start from the same weights now, take session 4's model out of git:
+`mkdir -p /tmp/s4 && git archive 24932b2 models/default | tar -x -C /tmp/s4` and pass
+`--config.init_from=/tmp/s4/models/default`.
 """
 
 from configs import pretrained

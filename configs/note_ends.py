@@ -1,12 +1,23 @@
-"""Note ends and the sustain pedal on top of the shipped model (docs/MODEL.md, "Session 11: a note-end branch"):
-models/default's network with a second temporal context of its own (dilations up to 32, +-1.3 s) feeding the frame,
-offset, key-release and sustain-pedal heads; trained from device synthesis with the onset branch frozen
-(`train.freeze=notes`: the DenseNet, the shared context and the onset and velocity heads keep models/default's
-weights), so onsets come out exactly as the shipped model's while the note ends learn from the pedal.
+"""The shipped model's recipe since session 11 (docs/MODEL.md, "Session 11: a note-end branch"): models/default of
+session 10 with a second temporal context of its own (dilations up to 32, +-1.3 s) feeding the frame, offset,
+key-release and sustain-pedal heads, trained from device synthesis with the onset branch frozen
+(`train.freeze=notes`: the DenseNet, the shared context and the onset head keep their weights and the first two
+run as at inference), so the onsets are the starting model's while the note ends learn from the pedal.
 
   python launch.py --mode=build_data --config=configs/note_ends.py --config.data.synth.midi_dir=../shared/midi
   python launch.py --mode=train --config=configs/note_ends.py --config.data.synth.midi_dir=../shared/midi \\
     --workdir=outputs/note_ends
+  python launch.py --mode=train --config=configs/note_ends.py --config.data.synth.midi_dir=../shared/midi \\
+    --workdir=outputs/note_ends2 --config.init_from=outputs/note_ends --config.model.velocity_level=True \\
+    --config.train.steps=3000 --config.optim.learning_rate=5e-4 --config.seed=3
+
+The first run starts from session 10's model, which was models/default until this recipe replaced it; to run it
+again, take that model out of git and start from it:
+
+  mkdir -p /tmp/s10 && git archive 38f1ad1 models/default | tar -x -C /tmp/s10
+  ... --config.init_from=/tmp/s10/models/default
+
+Then tune and export as docs/MODEL.md says.
 """
 
 from configs import device_finetune
@@ -19,6 +30,7 @@ def get_config():
   model.end_context = True  # ... reading a context of their own, started from the shared one (init_from)
   model.end_dilations = (1, 2, 4, 8, 16, 32)
   config.train.freeze = "notes"
+  config.init_from = "models/default"  # session 10's model when this ran (see above)
 
   config.optim.learning_rate = 1e-3
   config.optim.warmup_steps = 50
