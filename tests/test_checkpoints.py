@@ -80,7 +80,9 @@ def _pre_pedal_checkpoint(tfds_dir, root):
   ckpt.close()
   metadata = root / "0" / "config" / "metadata"
   saved = json.loads(metadata.read_text())
-  for section, field in (("model", "pedal"), ("loss", "release_weight"), ("loss", "pedal_weight")):
+  removed = (("model", "pedal"), ("loss", "release_weight"), ("loss", "pedal_weight"))
+  removed += (("model", "end_context"), ("model", "end_dilations"), ("train", "freeze"))  # (added in session 11)
+  for section, field in removed:
     del saved[section][field]
   for field in ("release_threshold", "pedal_threshold"):
     del saved["decode"][field]
@@ -92,6 +94,7 @@ def test_a_checkpoint_from_before_the_pedal_heads_restores_grows_or_fails_clearl
   _, old_state = _pre_pedal_checkpoint(tfds_dir, tmp_path / "old")
   config, _, variables = checkpoints.load_model(str(tmp_path / "old"))
   assert config.model.pedal is False and config.decode.pedal_threshold == 0.5
+  assert config.model.end_context is False and config.train.freeze == "none"
   assert "head_pedal_frame" not in variables["params"]
   # today's config (pedal heads) against it: one line naming what changed
   pedal_config = tiny_config(tfds_dir, **{"model.pedal": True})
