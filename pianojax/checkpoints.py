@@ -254,6 +254,8 @@ def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
   merged = jax.tree_util.tree_map_with_path(pick, variables)
   if len(fresh) == len(jax.tree.leaves(variables)):
     raise CheckpointError(f"init_from {root} step {step}: no array of it fits the config's model")
+  from pianojax.models import END_CONTEXT  # (Flax: imported only where a model is built)
+
   params, old_params = merged.get("params", {}), old.get("params", {})
   if END_CONTEXT in params and END_CONTEXT not in old_params and SHARED_CONTEXT in old_params:
     merged = {
@@ -265,8 +267,8 @@ def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
 
 
 # A model given a note-end context of its own (model.end_context) starts it from the shared one it grew out of
-# (models.END_CONTEXT and the shared context's module name).
-END_CONTEXT, SHARED_CONTEXT = "end_context", "TemporalContext_0"
+# (the shared context's module name).
+SHARED_CONTEXT = "TemporalContext_0"
 
 
 def graft_context(old: dict, new: dict) -> dict:
