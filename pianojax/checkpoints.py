@@ -258,10 +258,11 @@ def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
 
   params, old_params = merged.get("params", {}), old.get("params", {})
   if END_CONTEXT in params and END_CONTEXT not in old_params and SHARED_CONTEXT in old_params:
-    merged = {
-      **merged,
-      "params": {**params, END_CONTEXT: graft_context(old_params[SHARED_CONTEXT], params[END_CONTEXT])},
-    }
+    try:
+      grown = graft_context(old_params[SHARED_CONTEXT], params[END_CONTEXT])
+    except CheckpointError as e:
+      raise CheckpointError(f"init_from {root} step {step}: {e}") from None
+    merged = {**merged, "params": {**params, END_CONTEXT: grown}}
     fresh = [name for name in fresh if f"['{END_CONTEXT}']" not in name] + [f"{END_CONTEXT} (from {SHARED_CONTEXT})"]
   return merged, fresh
 
