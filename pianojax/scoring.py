@@ -61,17 +61,23 @@ def evaluate_records(
   return per_record
 
 
-def evaluate_sets(
-  predictor: inference.Predictor, data, max_records: int | None = None, decode=None, masks=None
-) -> dict:
-  """{set name: mean metrics} for each set of `data` (records.parse_sets), at most `max_records` records each
-  (`masks`: as `evaluate_records`)."""
+def score_sets(predictor: inference.Predictor, data, max_records: int | None = None, decode=None, masks=None) -> dict:
+  """{set name: {record name: metrics}} for each set of `data` (records.parse_sets), at most `max_records` records
+  each, in the order the set is read (`masks`: as `evaluate_records`)."""
   out = {}
   for name, split in records.parse_sets(data):
     spec = f"{name}:{split}" if split else name
     items = records.read(predictor.config, spec, max_records=max_records)
-    out[name] = metrics.average(list(evaluate_records(predictor, items, decode, masks=masks).values()))
+    out[name] = evaluate_records(predictor, items, decode, masks=masks)
   return out
+
+
+def evaluate_sets(
+  predictor: inference.Predictor, data, max_records: int | None = None, decode=None, masks=None
+) -> dict:
+  """{set name: mean metrics} of `score_sets`."""
+  per_set = score_sets(predictor, data, max_records, decode, masks)
+  return {name: metrics.average(list(per_record.values())) for name, per_record in per_set.items()}
 
 
 def tuning_score(row: dict) -> float:

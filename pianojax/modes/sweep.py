@@ -9,6 +9,8 @@ An ablation config (configs/ablations/<name>.py) is a full config plus a `sweep`
   sweep.metric = "onset_f1"                 # the metric the plot shows
   sweep.tune = True                         # decode each variant with its best thresholds on validation
   sweep.tune_data = ("folder", "name:validation")  # (optional) where to tune; default: sweep.eval's validation splits
+  sweep.seeds = 3                           # (optional, default 1) seeds of the baseline (the first variant) ...
+  sweep.reseed_within = 2.0                 # ... and of every variant within this many seed spreads of it
 
 A variant is `name: key=value key=value ...`; `|` separates stages trained one after the
 other, each stage starting from the previous stage's weights (`init_from`), e.g. pretraining
@@ -22,6 +24,15 @@ settings (the `inference` and `decode` sections) share one run. Each finished ro
 `<workdir>/<name>/result.json` at once, so an interrupted sweep resumes where it stopped (and a
 half-trained variant resumes from its own last checkpoint). The table (results.md, with the exact
 command of every row) and the plot (results.png) are rebuilt from those files after every row.
+
+Statistics (pianojax.stats): each row keeps its per-clip scores, so the table gives every row's mean with a
+bootstrap interval over test clips (and seeds), its difference from the baseline with a paired interval, and
+marks a difference as real when that interval excludes zero. With `sweep.seeds = n`, the baseline trains from
+seeds `seed, seed+1, ...` (before any other row); each variant whose first seed's score lies within
+`reseed_within` seed spreads (standard deviations of the baseline's per-seed means) of the baseline gets the same
+seeds, so the rows whose answer hangs on seed noise are measured against it. Seed k > 0 of a variant is written to
+`<workdir>/<name>/seed<k>/result.json`. Each row also states its training compute: GFLOP (3 x the forward FLOPs
+of `models.count_flops`, per example, times batch and steps) and wall minutes on the machine named in the row.
 """
 
 from __future__ import annotations
@@ -30,10 +41,13 @@ import dataclasses
 import hashlib
 import json
 import os
+import platform
 import shlex
 import time
 
-from pianojax import checkpoints, inference, models, records, scoring, settings, trainer
+import numpy as np
+
+from pianojax import checkpoints, inference, metrics, models, records, scoring, settings, stats, trainer
 from pianojax.errors import UserError
 
 
@@ -64,6 +78,24 @@ def parse_variant(spec: str) -> Variant:
   return Variant(name, tuple(stages), rest.strip(), tuple(raw))
 
 
+def replicate(variant: Variant, k: int, base_seed: int) -> Variant:
+  """`variant` trained from seed `base_seed + k` (every stage; `base_seed`: the variant's own seed, if it sets
+  one, else the config's)."""
+  if k == 0:
+    return variant
+  own = [v for stage in variant.stages for key, v in stage if key == "seed"]
+  seed = int(own[-1] if own else base_seed) + k
+  item = f"seed={seed}"
+  stages = tuple((*((key, v) for key, v in stage if key != "seed"), ("seed", seed)) for stage in variant.stages)
+  raw = tuple((*(i for i in items if not i.startswith("seed=")), item) for items in variant.raw)
+  return Variant(variant.name, stages, " | ".join(" ".join(items) for items in raw), raw)
+
+
+def result_path(workdir: str, name: str, k: int = 0) -> str:
+  """Where seed `k` (0: the first) of variant `name` writes its row."""
+  return os.path.join(workdir, name, *([f"seed{k}"] if k else []), "result.json")
+
+
 # Config sections that change inference only: variants differing in nothing else share one training run.
 INFERENCE_ONLY = ("inference", "decode", "sweep")
 
@@ -83,7 +115,7 @@ def stage_configs(config, variant: Variant, workdir: str) -> list[tuple[object, 
   return out
 
 
-def command(config_path: str, variant: Variant, workdir: str, base_flags: dict | None = None) -> str:
+def command(config_path: str, variant: Variant, workdir: str, base_flags: dict | None = None, k: int = 0) -> str:
   """The train commands that reproduce one variant outside the sweep (stages joined by &&).
 
   `base_flags`: the `--config.x=y` overrides the sweep itself was launched with. Inference-only
@@ -92,7 +124,7 @@ def command(config_path: str, variant: Variant, workdir: str, base_flags: dict |
   """
   parts, previous = [], None
   for i, items in enumerate(variant.raw):
-    run_dir = os.path.join(workdir, variant.name, f"stage{i}")
+    run_dir = os.path.join(workdir, variant.name, *([f"seed{k}"] if k else []), f"stage{i}")
     flags = [f"--config.{k}={_flag(v)}" for k, v in (base_flags or {}).items()]
     flags += [f"--config.{item}" for item in items]
     if previous:
@@ -109,8 +141,15 @@ def _flag(value) -> str:
   return str(value)
 
 
-def run_variant(config, config_path: str, variant: Variant, workdir: str, *, base_flags=None, log=print) -> dict:
-  """Trains every stage of one variant (resuming), evaluates the last, returns its row."""
+# Per-clip metrics a row keeps (for pianojax.stats).
+CLIP_METRICS = ("onset_f1", "onset_offset_f1", "frame_f1")
+
+
+def run_variant(
+  config, config_path: str, variant: Variant, workdir: str, *, base_flags=None, log=print, k: int = 0
+) -> dict:
+  """Trains every stage of one variant (resuming), evaluates the last, returns its row (`k`: which seed, for the
+  row's command)."""
   start = time.time()
   stages = stage_configs(config, variant, workdir)
   for i, ((stage_config, run_dir), stage) in enumerate(zip(stages, variant.stages, strict=True)):
@@ -127,7 +166,8 @@ def run_variant(config, config_path: str, variant: Variant, workdir: str, *, bas
   row = {
     "variant": variant.name,
     "overrides": variant.text,
-    "command": command(config_path, variant, workdir, base_flags),
+    "command": command(config_path, variant, workdir, base_flags, k),
+    "seed": int(stage_config.seed),
   }
   limit = config.sweep.eval_max_records or None
   decode = None
@@ -140,11 +180,40 @@ def run_variant(config, config_path: str, variant: Variant, workdir: str, *, bas
     )
     decode = predictor.decode.replace(onset_threshold=best["onset_threshold"], frame_threshold=best["frame_threshold"])
     row.update(onset_threshold=best["onset_threshold"], frame_threshold=best["frame_threshold"])
-  for name, avg in scoring.evaluate_sets(predictor, config.sweep.eval, limit, decode, masks).items():
-    row.update({f"{name}/{k}": round(v, 4) for k, v in avg.items()})
+  row["clips"] = {}
+  for name, per_record in scoring.score_sets(predictor, config.sweep.eval, limit, decode, masks).items():
+    avg = metrics.average(list(per_record.values()))
+    row.update({f"{name}/{key}": round(v, 4) for key, v in avg.items()})
+    per_clip = {m: [round(r[m], 4) for r in per_record.values()] for m in CLIP_METRICS}
+    row["clips"][name] = {"names": list(per_record), **per_clip}
   row["minutes"] = round((time.time() - start) / 60.0, 2)
-  row["steps"] = sum(int(dict(stage).get("train.steps", config.train.steps)) for stage in variant.stages)
+  row["steps"] = sum(int(c.train.steps) for c, _ in stages)
+  row["train_gflop"] = round(sum(_train_gflop(model, variables, c) for c, _ in stages), 1)
+  row["machine"] = machine()
   return row
+
+
+def _train_gflop(model, variables, config) -> float:
+  """Training compute of one stage: 3 x forward FLOPs of a segment x batch x steps, in GFLOP."""
+  samples = config.data.segment_frames * config.frontend.hop_length
+  forward = models.count_flops(model, variables, (1, samples))["total"]
+  return 3.0 * forward * config.train.batch_size * config.train.steps / 1e9
+
+
+def machine() -> str:
+  """The machine in a few words: processor (or accelerator) and core count."""
+  import jax
+
+  device = jax.devices()[0]
+  if device.platform != "cpu":
+    return f"{jax.device_count()} x {device.device_kind}"
+  name = platform.processor() or platform.machine()
+  try:
+    with open("/proc/cpuinfo") as f:
+      name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+  except (OSError, StopIteration):
+    pass
+  return f"{name}, {len(os.sched_getaffinity(0))} cores"
 
 
 def run(config, args) -> int:
@@ -155,7 +224,7 @@ def run(config, args) -> int:
 
 
 def sweep(config, config_path: str, workdir: str, *, only: str | None = None, base_flags=None, log=print) -> list[dict]:
-  """Runs (or resumes) the sweep in `workdir`; returns all finished rows in variant order."""
+  """Runs (or resumes) the sweep in `workdir`; returns all finished first-seed rows in variant order."""
   if "sweep" not in config:
     raise UserError(f"{config_path} has no `sweep` section: see configs/ablations/")
   variants = [parse_variant(v) for v in config.sweep.variants]
@@ -166,49 +235,136 @@ def sweep(config, config_path: str, workdir: str, *, only: str | None = None, ba
   unknown = wanted - set(names)
   if unknown:
     raise UserError(f"no variant named {', '.join(sorted(unknown))} in {config_path} (has {', '.join(names)})")
-  for variant in variants:
-    if variant.name not in wanted:
-      continue
-    path = os.path.join(workdir, variant.name, "result.json")
+  seeds = int(config.sweep.get("seeds", 1))
+
+  def run_one(variant: Variant, k: int) -> None:
+    path = result_path(workdir, variant.name, k)
     if os.path.exists(path):
-      log(f"[{variant.name}] done earlier: {path}")
-      continue
-    row = run_variant(config, config_path, variant, workdir, base_flags=base_flags, log=log)
+      log(f"[{variant.name}] {f'seed {k} ' if k else ''}done earlier: {path}")
+      return
+    row = run_variant(
+      config, config_path, replicate(variant, k, config.seed), workdir, base_flags=base_flags, log=log, k=k
+    )
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path + ".tmp", "w") as f:
       json.dump(row, f, indent=1)
     os.replace(path + ".tmp", path)
     write_report(config, config_path, workdir, names)
+
+  # The baseline's seeds first (their spread decides which rows need more seeds), then row by row: its first seed,
+  # and its other seeds at once where that first one lands within `reseed_within` spreads of the baseline.
+  for k in range(seeds if variants[0].name in wanted else 0):
+    run_one(variants[0], k)
+  for variant in variants[1:]:
+    if variant.name not in wanted:
+      continue
+    run_one(variant, 0)
+    if seeds > 1 and variant.name in reseeded(config, workdir, names):
+      for k in range(1, seeds):
+        run_one(variant, k)
   rows = write_report(config, config_path, workdir, names)
   log(f"sweep: {len(rows)}/{len(names)} variants done -> {os.path.join(workdir, 'results.md')}")
   return rows
 
 
-def load_rows(workdir: str, names: list[str]) -> list[dict]:
-  rows = []
+def reseeded(config, workdir: str, names: list[str]) -> list[str]:
+  """The variants that get every seed: the baseline, and those whose first-seed score on `sweep.metric` lies
+  within `sweep.reseed_within` seed spreads of the baseline's mean (none until the baseline has two seeds)."""
+  groups = dict(zip(names, load_groups(workdir, names), strict=True))
+  base = _scores(groups[names[0]], config.sweep.metric)
+  spread = stats.seed_spread(base) if base is not None else None
+  if spread is None:
+    return names[:1]
+  within = float(config.sweep.get("reseed_within", 2.0)) * spread
+  out = names[:1]
+  for name in names[1:]:
+    first = _scores(groups[name][:1], config.sweep.metric)
+    if first is not None and abs(first.mean - base.mean) <= within:
+      out.append(name)
+  return out
+
+
+def load_groups(workdir: str, names: list[str]) -> list[list[dict]]:
+  """Per variant, its finished rows, first seed first (an empty list for a variant not yet run; seeds after a
+  missing one are not read)."""
+  groups = []
   for name in names:
-    path = os.path.join(workdir, name, "result.json")
-    if os.path.exists(path):
+    rows, k = [], 0
+    while os.path.exists(path := result_path(workdir, name, k)):
       with open(path) as f:
         rows.append(json.load(f))
-  return rows
+      k += 1
+    groups.append(rows)
+  return groups
 
 
-def table(rows: list[dict], sets: list[tuple[str, str]]) -> str:
-  """Markdown: one row per variant; onset / onset+offset / frame F1 per eval set; the command."""
+def load_rows(workdir: str, names: list[str]) -> list[dict]:
+  return [group[0] for group in load_groups(workdir, names) if group]
+
+
+def _scores(group: list[dict], metric: str) -> stats.Scores | None:
+  """A variant's per-clip `metric` over its seeds (None for rows written before rows kept clips, or none)."""
+  if not group or any("clips" not in row for row in group):
+    return None
+  strata = tuple(name for name, clips in group[0]["clips"].items() for _ in clips[metric])
+  values = [[v for clips in row["clips"].values() for v in clips[metric]] for row in group]
+  return stats.Scores(np.array(values), strata)
+
+
+def _mean_over_seeds(group: list[dict], key: str):
+  values = [row[key] for row in group if row.get(key) is not None]
+  return float(np.mean(values)) if values else None
+
+
+def summarise(groups: list[list[dict]], metric: str) -> list[dict]:
+  """Per variant with rows: seeds, mean `metric` with its interval, difference from the baseline (the first
+  group) with its paired interval, and whether that difference is real (its interval excludes zero)."""
+  base = _scores(groups[0], metric) if groups and groups[0] else None
+  out = []
+  for group in groups:
+    if not group:
+      continue
+    scores = _scores(group, metric)
+    entry = {"variant": group[0]["variant"], "seeds": len(group), "interval": None, "difference": None}
+    if scores is not None:
+      entry["interval"] = stats.interval(scores)
+      entry["spread"] = stats.seed_spread(scores)
+      if base is not None and group is not groups[0] and scores.strata == base.strata:
+        entry["difference"] = stats.difference(scores, base)
+    out.append(entry)
+  return out
+
+
+def table(groups: list[list[dict]], sets: list[tuple[str, str]], metric: str = "onset_f1") -> str:
+  """Markdown: one row per variant (per-set metrics averaged over its seeds); the interval columns of `metric` and
+  of onset+offset F1; the command of its first seed."""
   metric_cols = [("onset_f1", "onset F1", 100), ("onset_offset_f1", "on+off F1", 100), ("frame_f1", "frame F1", 100)]
-  if any(k.endswith("/sep_sdr") for row in rows for k in row):  # two-stage rows on sets with clean stems
+  shown = list(dict.fromkeys((metric, "onset_offset_f1")))  # the intervals: the sweep's metric, and note ends
+  # (the baseline: the first variant, even while it has no rows)
+  summaries = list(zip(*(summarise(groups, m) for m in shown), strict=True))
+  groups = [g for g in groups if g]
+  if any(k.endswith("/sep_sdr") for group in groups for k in group[0]):  # two-stage rows on sets with clean stems
     metric_cols.append(("sep_sdr", "separated SDR dB", 1))
+  labels = dict((k, v) for k, v, _ in metric_cols)
   head = ["variant", "overrides"]
   for name, split in sets:
-    head += [f"{name}:{split} {label}" for _, label, _ in metric_cols]
-  head += ["steps", "min", "command"]
+    head += [f"{name}:{split} {lab}" for _, lab, _ in metric_cols]
+  for m in shown:
+    head += [f"mean {labels.get(m, m)} [95% interval]", f"{labels.get(m, m)} vs baseline [95% interval]"]
+  head += ["seeds", "train GFLOP", "steps", "min"]
+  head += ["command"]
   lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(["---"] * 2 + ["---:"] * (len(head) - 3) + ["---"]) + " |"]
-  for row in rows:
+  for group, per_metric in zip(groups, summaries, strict=True):
+    row = group[0]
     cells = [row["variant"], f"`{row['overrides']}`" if row["overrides"] else "(base)"]
     for name, _ in sets:
-      cells += [_cell(row.get(f"{name}/{key}"), scale) for key, _, scale in metric_cols]
-    cells += [str(row["steps"]), f"{row['minutes']:.1f}", f"`{row['command']}`"]
+      cells += [_cell(_mean_over_seeds(group, f"{name}/{key}"), scale) for key, _, scale in metric_cols]
+    for summary in per_metric:
+      cells += [_interval_cell(summary["interval"]), _difference_cell(summary["difference"])]
+    cells.append(str(len(group)))
+    gflop = row.get("train_gflop")
+    cells += ["-" if gflop is None else f"{gflop:,.0f}", str(row["steps"]), f"{_mean_over_seeds(group, 'minutes'):.1f}"]
+    cells.append(f"`{row['command']}`")
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)
 
@@ -217,37 +373,78 @@ def _cell(value, scale: float) -> str:
   return "-" if value is None else f"{scale * value:.1f}"
 
 
+def _interval_cell(iv) -> str:
+  return "-" if iv is None else f"**{100 * iv.estimate:.1f}** [{100 * iv.low:.1f}, {100 * iv.high:.1f}]"
+
+
+def _difference_cell(iv) -> str:
+  """The difference in points; "real" where its interval excludes zero."""
+  if iv is None:
+    return "-"
+  verdict = " real" if iv.excludes_zero else ""
+  return f"{100 * iv.estimate:+.1f} [{100 * iv.low:+.1f}, {100 * iv.high:+.1f}]{verdict}"
+
+
 def write_report(config, config_path: str, workdir: str, names: list[str]) -> list[dict]:
-  rows = load_rows(workdir, names)
+  groups = load_groups(workdir, names)
+  rows = [g[0] for g in groups if g]
   if not rows:
     return rows
   sets = records.parse_sets(config.sweep.eval)
+  metric = config.sweep.metric
+  machines = sorted({row["machine"] for row in rows if row.get("machine")})
   os.makedirs(workdir, exist_ok=True)
   with open(os.path.join(workdir, "results.md"), "w") as f:
-    f.write(f"Sweep `{config_path}` (metrics in %, on {', '.join(f'{n}:{s}' for n, s in sets)})\n\n")
-    f.write(table(rows, sets) + "\n")
-  plot(rows, sets, config.sweep.metric, os.path.join(workdir, "results.png"), title=os.path.basename(config_path))
+    f.write(f"Sweep `{config_path}` (metrics in %, on {', '.join(f'{n}:{s}' for n, s in sets)}")
+    f.write(f"; trained on {'; '.join(machines)})\n\n" if machines else ")\n\n")
+    f.write(
+      "Intervals: 95% bootstrap over test clips (resampled within each set) and, for rows with several seeds, "
+      "seeds; the difference from the baseline is paired over clips, and marked real where its interval excludes "
+      "zero.\n\n"
+    )
+    f.write(table(groups, sets, metric) + "\n")
+  plot(groups, metric, os.path.join(workdir, "results.png"), title=os.path.basename(config_path))
   return rows
 
 
-def plot(rows: list[dict], sets, metric: str, path: str, title: str = "") -> None:
-  """Grouped bars: the key metric per variant, one bar per eval set."""
+def plot(groups: list[list[dict]], metric: str, path: str, title: str = "") -> None:
+  """Each variant's mean `metric` over the eval sets with its 95% interval (a bar and whisker); the baseline's
+  interval shaded across; rows without per-clip scores (older sweeps) drawn as bare points."""
+  first = groups[0][0]["variant"] if groups and groups[0] else None
   import matplotlib
 
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
-  import numpy as np
 
-  x = np.arange(len(rows))
-  width = 0.8 / max(1, len(sets))
-  fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(rows) + 2), 3.2))
-  for i, (name, split) in enumerate(sets):
-    values = [100 * r.get(f"{name}/{metric}", np.nan) for r in rows]
-    ax.bar(x + (i - (len(sets) - 1) / 2) * width, values, width, label=f"{name}:{split}")
-  ax.set_xticks(x, [r["variant"] for r in rows], rotation=30, ha="right")
-  ax.set_ylabel(f"{metric} (%)")
+  summaries = summarise(groups, metric)
+  groups = [g for g in groups if g]
+  y = np.arange(len(groups))[::-1]
+  fig, ax = plt.subplots(figsize=(6.4, max(2.2, 0.32 * len(groups) + 1.0)))
+  base = summaries[0]["interval"] if groups and summaries[0]["variant"] == first else None
+  if base is not None:
+    ax.axvspan(100 * base.low, 100 * base.high, color="0.85", zorder=0, label="baseline interval")
+  for yi, group, summary in zip(y, groups, summaries, strict=True):
+    iv = summary["interval"]
+    if iv is None:
+      means = [v for k, v in group[0].items() if k.endswith(f"/{metric}")]
+      ax.plot(100 * float(np.mean(means)), yi, "o", mfc="none", color="0.4")
+      continue
+    diff = summary["difference"]
+    color = "C3" if diff is not None and diff.excludes_zero else "C0"
+    ax.errorbar(
+      100 * iv.estimate,
+      yi,
+      xerr=[[100 * (iv.estimate - iv.low)], [100 * (iv.high - iv.estimate)]],
+      fmt="o",
+      color=color,
+      capsize=3,
+      ms=4 + summary["seeds"],
+    )
+  ax.set_yticks(y, [f"{g[0]['variant']} ({len(g)} seed{'s' if len(g) > 1 else ''})" for g in groups], fontsize=7)
+  ax.set_xlabel(f"mean {metric} over the eval sets (%), 95% interval; red: differs from the baseline")
   ax.set_title(title)
-  ax.legend(fontsize=7)
+  if base is not None:
+    ax.legend(fontsize=7, loc="lower right")
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from configs.ablations import all as all_sweeps
-from pianojax import framing, settings
+from configs.ablations import working
+from pianojax import framing, frontend, settings
 from pianojax.errors import UserError
 from pianojax.modes import sweep
 from tests.conftest import tiny_config
@@ -45,14 +46,15 @@ def test_parse_and_apply_variants():
   assert "--config.model.block_layers=(1,1)" in cmd and "--config.init_from=out/short/stage0/checkpoints" in cmd
 
 
-def test_every_shipped_ablation_variant_applies():
-  config = all_sweeps.get_config()
+@pytest.mark.parametrize("module", [all_sweeps, working])
+def test_every_shipped_ablation_variant_applies(module):
+  config = module.get_config()
   names = set()
   for spec in config.sweep.variants:
     v = sweep.parse_variant(spec)
     names.add(v.name)
     for stage in v.stages:
-      settings.apply_overrides(config, stage)
+      frontend.FrontendSpec.from_config(settings.apply_overrides(config, stage).frontend)  # (builds, or fails here)
   assert len(names) == len(config.sweep.variants) >= 20
 
 
@@ -90,6 +92,30 @@ def test_sweep_runs_two_variants_then_resumes(tfds_dir, tmp_path):
   assert any(line.startswith("[two_stage] stage") for line in lines)
   assert json.load(open(os.path.join(work, "base", "result.json"))) == before
   assert len(rows) == 3
+  # Each row keeps its per-clip scores (what the intervals resample) and its training compute.
+  assert before["clips"]["chords"]["names"] and len(before["clips"]["chords"]["onset_f1"]) == 2
+  assert np.mean(before["clips"]["chords"]["onset_f1"]) == pytest.approx(before["chords/onset_f1"], abs=1e-3)
+  assert before["train_gflop"] > 0 and before["machine"]
+
+  # Seeds: the baseline gets a second seed, then every variant within reseed_within spreads of it (all of them
+  # here: the window is huge) except those left out by --variants.
+  config.sweep.seeds = 2
+  config.sweep.reseed_within = 1e9
+  lines.clear()
+  sweep.sweep(config, "configs/ablations/x.py", work, only="base,hop", log=lines.append)
+  second = json.load(open(os.path.join(work, "base", "seed1", "result.json")))
+  assert second["seed"] == before["seed"] + 1 and "--config.seed=" in second["command"]
+  assert "base/seed1/stage0" in second["command"]
+  assert os.path.exists(os.path.join(work, "hop", "seed1", "result.json"))
+  assert not os.path.exists(os.path.join(work, "two_stage", "seed1"))
+  assert len(os.listdir(os.path.join(work, "runs"))) == 4  # one new run: hop shares base's seed-1 run
+  table = open(os.path.join(work, "results.md")).read()
+  base_line = next(line for line in table.splitlines() if line.startswith("| base |"))
+  two_stage_line = next(line for line in table.splitlines() if line.startswith("| two_stage |"))
+  base_cells, two_stage_cells = ([c.strip() for c in line.split("|")] for line in (base_line, two_stage_line))
+  # (from the end: command, minutes, steps, GFLOP, seeds, difference from the baseline, interval)
+  assert base_cells[-6] == "2" and base_cells[-7] == "-" and base_cells[-8].endswith("]")
+  assert two_stage_cells[-6] == "1" and two_stage_cells[-7].startswith(("+", "-")) and "[" in two_stage_cells[-7]
 
 
 def test_beat_framing_trains_and_pools(tfds_dir, tmp_path):

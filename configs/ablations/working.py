@@ -1,0 +1,80 @@
+"""The research questions at a working budget: a baseline that transcribes, intervals on every row, confounds apart.
+
+The first sweep (configs/ablations/all.py, docs/ABLATIONS.md) asked every question at a budget where its baseline
+reached 15% onset F1. This one starts from where that sweep's answers led, the shipped model's recipe on the small
+ablation model (203-bin log-frequency input, the regression objective, no spectrogram masking: 56.9% there), and
+trains each row twice as long (`STEPS` steps of 4 x 2.56 s), so the baseline reaches 60% on the held-out piano.
+Every row states its training compute (GFLOP and minutes). Three seeds for the baseline and for each row within
+twice their spread of it (`sweep.seeds`, `sweep.reseed_within`); intervals over test clips and seeds
+(pianojax.stats). Run (resumable, row by row; `--variants=a,b` for some):
+
+  python launch.py --mode=sweep --config=configs/ablations/working.py --config.data.synth.midi_dir=../shared/midi \
+    --workdir=outputs/sweeps/working
+
+Questions whose first answer hid a confound get rows that take it apart:
+- representation at equal bin count (203: mel, linear from a shorter FFT, MFCC with and without its DCT
+  truncation) and the linear spectrogram at its natural size, at equal steps and at equal compute;
+- the band at equal bin count (the piano's band up to C8 against up to 8 kHz, 203 bins each; mel over 0-8 kHz
+  against 27.5 Hz-8 kHz);
+- segment length at equal audio per step (batch x frames held at 512 frames);
+- the objective at this budget; per-beat framing (after tests/test_framing.py's check that it can fit);
+- note ends: without the key-release and pedal heads, and with the note-end branch.
+"""
+
+from configs.ablations import base
+
+STEPS = 2400
+HALF = STEPS // 2
+MEL_203 = "frontend.representation=mel frontend.n_mels=203"
+
+VARIANTS = (
+  "baseline:",
+  # Representation, at the baseline's 203 bins.
+  f"mel_203: {MEL_203}",
+  "linear_203: frontend.representation=linear frontend.n_fft=406 frontend.win_length=406",
+  f"mfcc_40: {MEL_203} frontend.representation=mfcc frontend.n_mfcc=40",
+  f"mfcc_203: {MEL_203} frontend.representation=mfcc frontend.n_mfcc=203",
+  # ... and at their usual sizes.
+  "mel_128: frontend.representation=mel frontend.n_mels=128",
+  "logfreq_24: frontend.bins_per_octave=24",
+  # Band, at equal bin count.
+  "band_c8: frontend.harmonic_headroom=1.0 frontend.bins_per_octave=46",
+  f"mel_203_full: {MEL_203} frontend.band=full",
+  # Framing.
+  "frame_32ms: frontend.hop_length=512 data.segment_frames=80 inference.segment_hop_frames=40",
+  "beat: frontend.framing=beat",
+  # Segment length at equal audio per step, and overlap at inference.
+  "seg64: data.segment_frames=64 inference.segment_hop_frames=32 train.batch_size=8",
+  "seg256: data.segment_frames=256 inference.segment_hop_frames=128 train.batch_size=2",
+  "hop_none: inference.segment_hop_frames=128",
+  # Objective.
+  "classification: objective=classification",
+  # Note ends.
+  "no_pedal_heads: model.pedal=False",
+  "end_branch: model.end_context=True",
+  # Curriculum: clean notes and chords first, then everything (same total steps).
+  f"pretrain_clean: data.train=notes,chords data.train_weights=1,2 train.steps={HALF} | train.steps={HALF}",
+  # Training material and augmentation.
+  "no_mixtures: data.train=notes,chords,others,performances data.train_weights=1,2,1,4 data.augment.noise_prob=0.0",
+  "spec_mask: data.augment.spec_time_masks=2 data.augment.spec_freq_masks=2",
+  "no_noise: data.augment.noise_prob=0.0",
+  "no_pitch_shift: data.augment.pitch_shift=0",
+  "no_augment: data.augment.gain_db=0.0 data.augment.noise_prob=0.0 data.augment.pitch_shift=0 "
+  "data.augment.detune_cents=0.0 data.augment.mixup_prob=0.0",
+  # The linear spectrogram at its natural 1,021 bins (about 5x the compute per step): at equal steps, last.
+  "linear: frontend.representation=linear",
+)
+
+
+def get_config():
+  config = base.get_config(VARIANTS)
+  config.frontend.representation = "logfreq"
+  config.frontend.bins_per_octave = 36
+  config.objective = "regression"
+  config.data.augment.spec_time_masks = 0
+  config.data.augment.spec_freq_masks = 0
+  config.train.steps = STEPS
+  config.train.checkpoint_every = 600
+  config.sweep.seeds = 3
+  config.sweep.reseed_within = 2.0
+  return config
