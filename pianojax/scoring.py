@@ -118,37 +118,52 @@ def _pedal_score(row: dict) -> float:
   return (row["onset_offset_f1"] + row.get("pedal_onset_offset_f1", 0.0)) / 2
 
 
-# Decoding settings chosen after the (onset, frame) pair, one at a time, each by the score it moves: the offset
-# threshold by the tuning score, the pedal threshold by the sounding notes' and the pedal's onset+offset F1, the
-# key-release threshold by the key-release onset+offset F1 (the last two only for models with pedal heads).
+# Decoding settings chosen after the (onset, frame) pair, one at a time, each by the score it moves: the frame and
+# offset thresholds by the tuning score, the pedal threshold by the sounding notes' and the pedal's onset+offset F1,
+# the key-release threshold by the key-release onset+offset F1 (the last two only for models with pedal heads).
+# Note ends hang on the frame and offset thresholds together (a lower frame threshold holds notes longer, a higher
+# offset threshold lets them run on), so the pass repeats until nothing changes.
 REFINED = (
+  ("frame_threshold", FRAME_GRID, tuning_score, False),
   ("offset_threshold", (0.3, 0.5, 0.7, 0.8, 0.9, 0.95), tuning_score, False),
   ("pedal_threshold", (0.3, 0.4, 0.5, 0.6, 0.7), _pedal_score, True),
   ("release_threshold", (0.05, 0.1, 0.15, 0.2, 0.3, 0.5), lambda row: row.get("key_onset_offset_f1", 0.0), True),
 )
+MAX_PASSES = 4
 
 
 def refine(
   predictor: inference.Predictor, cached, base: decoding.DecodeSettings
 ) -> tuple[decoding.DecodeSettings, list]:
-  """`base` with each `REFINED` setting in turn set to its best value on `cached` (`outputs`); (settings, rows)."""
+  """`base` with each `REFINED` setting in turn set to its best value on `cached` (`outputs`), pass after pass
+  until a whole pass changes nothing (at most `MAX_PASSES`); (settings, rows: every setting tried, with its pass)."""
   pedal = predictor.config.model.pedal
-  rows = []
-  for field, grid, score_of, needs_pedal in REFINED:
-    if needs_pedal and not pedal:
-      continue
-    tried = []
-    for value in grid:
-      settings = base.replace(**{field: value})
-      per = [
-        score_record(
-          record, inference.transcription(predictor, probs, settings), probs["frame"].shape[0], predictor.frame_rate
-        )
-        for record, probs in cached
-      ]
-      mean = metrics.average(per)
-      tried.append({"field": field, "value": value, "score": score_of(mean), **mean})
-    best = max(tried, key=lambda r: r["score"])
-    base = base.replace(**{field: best["value"]})
-    rows += tried
+  rows, scored = [], {}
+
+  def mean_metrics(settings):
+    if settings not in scored:  # (a pass revisits the settings the one before ended on)
+      scored[settings] = metrics.average(
+        [
+          score_record(
+            record, inference.transcription(predictor, probs, settings), probs["frame"].shape[0], predictor.frame_rate
+          )
+          for record, probs in cached
+        ]
+      )
+    return scored[settings]
+
+  for pass_ in range(MAX_PASSES):
+    start = base
+    for field, grid, score_of, needs_pedal in REFINED:
+      if needs_pedal and not pedal:
+        continue
+      tried = []
+      for value in grid:
+        mean = mean_metrics(base.replace(**{field: value}))
+        tried.append({"field": field, "value": value, "pass": pass_, "score": score_of(mean), **mean})
+      best = max(tried, key=lambda r: r["score"])
+      base = base.replace(**{field: best["value"]})
+      rows += tried
+    if base == start:
+      break
   return base, rows

@@ -3,7 +3,8 @@
 Chooses decoding thresholds on validation data (never a test split): the model runs once per
 record, then the stored probabilities are decoded over a grid of onset x frame thresholds
 (scoring.threshold_grid) and the pair with the best mean of onset F1 and onset+offset F1 wins; then the
-offset, sustain-pedal and key-release thresholds, one at a time (scoring.refine).
+frame, offset, sustain-pedal and key-release thresholds, one at a time, pass after pass until none moves
+(scoring.refine).
 `DIR/tune.json` holds the grid and, under "decode", the full decoding settings chosen: pass it
 to `--mode=export --tuned=DIR/tune.json` to ship them with the model.
 """
@@ -41,8 +42,9 @@ def run(config, args) -> int:
     print(f"{line} {100 * r['onset_offset_f1']:10.1f}{mark}")
   chosen = base.replace(onset_threshold=best["onset_threshold"], frame_threshold=best["frame_threshold"])
   chosen, refined = scoring.refine(predictor, cached, chosen)
+  last = max((r["pass"] for r in refined), default=0)
   for field, *_ in scoring.REFINED:
-    tried = [r for r in refined if r["field"] == field]
+    tried = [r for r in refined if r["field"] == field and r["pass"] == last]
     if tried:
       print(
         f"{field}: "
@@ -62,8 +64,8 @@ def run(config, args) -> int:
   with open(path, "w") as f:
     json.dump(report, f, indent=1)
   print(
-    f"best on {args.data} ({best['records']} records): onset {best['onset_threshold']}, frame "
-    f"{best['frame_threshold']} (the model's own: {own.onset_threshold}, {own.frame_threshold}) -> {path}\n"
+    f"best on {args.data} ({best['records']} records, {last + 1} pass(es)): onset {chosen.onset_threshold}, frame "
+    f"{chosen.frame_threshold} (the model's own: {own.onset_threshold}, {own.frame_threshold}) -> {path}\n"
     f"ship it: --mode=export --checkpoint=RUN --tuned={path} --output=NEW_DIR"
   )
   return 0
