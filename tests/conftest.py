@@ -262,3 +262,22 @@ def stage_leaves(variables, stage):
   import jax
 
   return [np.asarray(x) for x in jax.tree.leaves(variables["params"][stage])]
+
+
+# The slowest test files (one to four minutes each on the 2-core CPU) go first: pytest-xdist hands whole files to
+# its two workers in collection order, and a slow file collected last (alphabetical order puts the trainer's
+# there) leaves one worker idle while the other finishes it.
+SLOW_FIRST = (
+  "test_trainer.py",
+  "test_faults.py",
+  "test_notebook.py",
+  "test_two_stage.py",
+  "test_transcribe.py",
+  "test_separate.py",
+  "test_sweep.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+  rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+  items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # (stable: the rest keep their order)
