@@ -50,6 +50,31 @@ def note_metrics(ref: NoteSequence, est: NoteSequence, onset_tolerance: float = 
   return {k: float(v) for k, v in out.items()}
 
 
+def beat_metrics(ref: NoteSequence, est: NoteSequence, beats: np.ndarray, tolerance: float = 0.05) -> dict[str, float]:
+  """Onset P/R/F1 at beat resolution: what a per-beat transcription can be asked to get right.
+
+  A note counts as (pitch, the beat interval its onset falls in), the intervals running from `tolerance` seconds
+  before one beat (times in seconds, e.g. tracked on the reference audio) to the same point before the next (and
+  before the first, after the last), so an onset a few ms early still lands on its beat; the two lists are matched
+  one to one (each (pitch, interval) pair counted as often as it occurs)."""
+  import collections
+
+  edges = np.sort(np.asarray(beats, np.float64)) - tolerance
+
+  def counts(notes):
+    beat = np.searchsorted(edges, notes.onset, side="right")
+    return collections.Counter(zip(notes.pitch.tolist(), beat.tolist(), strict=True))
+
+  r, e = counts(ref), counts(est)
+  n_ref, n_est = sum(r.values()), sum(e.values())
+  if n_ref == 0 or n_est == 0:
+    empty_ok = float(n_ref == 0 and n_est == 0)
+    return {"beat_onset_precision": empty_ok, "beat_onset_recall": empty_ok, "beat_onset_f1": empty_ok}
+  hits = sum((r & e).values())
+  p, rc = hits / n_est, hits / n_ref
+  return {"beat_onset_precision": p, "beat_onset_recall": rc, "beat_onset_f1": 2 * p * rc / (p + rc) if hits else 0.0}
+
+
 def pedal_metrics(ref: NoteSequence, est: NoteSequence, duration: float, frame_rate: float) -> dict[str, float]:
   """Sustain-pedal F1 (mir_eval note matching of the pedal's down intervals: onset; onset+offset, as Kong et al.
   2021 report it) and frame F1 of the pedal's down/up per frame. None where the reference has no pedal (a clip

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 
-from pianojax import decoding, inference, metrics, records, separation
+from pianojax import decoding, framing, inference, metrics, records, separation
 
 # Decoding thresholds tune searches (the other decoding settings hold during the search).
 ONSET_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -23,12 +23,17 @@ def score(ref, est, num_frames: int, frame_rate: float) -> dict[str, float]:
   return m
 
 
-def score_record(record: records.Record, found: decoding.Transcription, num_frames: int, frame_rate: float) -> dict:
+def score_record(
+  record: records.Record, found: decoding.Transcription, num_frames: int, frame_rate: float, beats=None
+) -> dict:
   """Every metric of one record: notes and frames under the record's protocol (its `notes`' offsets: the sounding
   notes against pedal-extended references), under the key-release protocol (`key_*`: key releases against key
-  releases), the sustain pedal (`pedal_*`) and velocity error."""
+  releases), the sustain pedal (`pedal_*`) and velocity error; with `beats` (seconds), onsets at beat resolution
+  (`beat_onset_*`, metrics.beat_metrics)."""
   est = found.released if record.offsets == "key" else found.sounding
   m = score(record.notes, est, num_frames, frame_rate)
+  if beats is not None:
+    m.update(metrics.beat_metrics(record.notes, est, beats))
   if record.released is not None:
     key = score(record.released, found.released, num_frames, frame_rate)
     m.update(key_onset_offset_f1=key["onset_offset_f1"], key_frame_f1=key["frame_f1"])
@@ -38,9 +43,16 @@ def score_record(record: records.Record, found: decoding.Transcription, num_fram
 
 
 def evaluate_records(
-  predictor: inference.Predictor, items, decode=None, on_record=None, masks: inference.Predictor | None = None
+  predictor: inference.Predictor,
+  items,
+  decode=None,
+  on_record=None,
+  masks: inference.Predictor | None = None,
+  *,
+  beats: bool = False,
 ) -> dict[str, dict]:
   """{record name: metrics} for `records.Record`s; `on_record(record, sounding notes, num_frames)` sees each.
+  `beats`: also score onsets at beat resolution, on beats tracked in each record's audio (librosa).
 
   `masks`: a two-stage model's stage 1 (`Predictor.separator_of`): records with a clean stem (`Record.clean`) are
   also scored on separation (`separation.separation_metrics`: SDR, SI-SDR, spectral L1 of the separated piano and
@@ -50,7 +62,11 @@ def evaluate_records(
     probs = inference.frame_outputs(predictor, record.audio)
     found = inference.transcription(predictor, probs, decode)
     num_frames = probs["frame"].shape[0]
-    per_record[record.name] = score_record(record, found, num_frames, predictor.frame_rate)
+    beat_times = None
+    if beats:
+      spec = predictor.config.frontend
+      beat_times = framing.track_beats(record.audio, spec.sample_rate, spec.hop_length) / predictor.frame_rate
+    per_record[record.name] = score_record(record, found, num_frames, predictor.frame_rate, beat_times)
     if masks is not None and record.clean is not None:
       separated, _ = inference.separate(masks, record.audio)
       per_record[record.name].update(
@@ -61,14 +77,16 @@ def evaluate_records(
   return per_record
 
 
-def score_sets(predictor: inference.Predictor, data, max_records: int | None = None, decode=None, masks=None) -> dict:
+def score_sets(
+  predictor: inference.Predictor, data, max_records: int | None = None, decode=None, masks=None, *, beats: bool = False
+) -> dict:
   """{set name: {record name: metrics}} for each set of `data` (records.parse_sets), at most `max_records` records
-  each, in the order the set is read (`masks`: as `evaluate_records`)."""
+  each, in the order the set is read (`masks`, `beats`: as `evaluate_records`)."""
   out = {}
   for name, split in records.parse_sets(data):
     spec = f"{name}:{split}" if split else name
     items = records.read(predictor.config, spec, max_records=max_records)
-    out[name] = evaluate_records(predictor, items, decode, masks=masks)
+    out[name] = evaluate_records(predictor, items, decode, masks=masks, beats=beats)
   return out
 
 

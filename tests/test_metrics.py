@@ -43,3 +43,29 @@ def test_frame_metrics_on_rolls():
   half[: ref.shape[0] // 2] = ref[: ref.shape[0] // 2]
   m = metrics.frame_metrics(ref, half)
   assert m["frame_precision"] == 1.0 and 0 < m["frame_recall"] < 1
+
+
+BEATS = np.array([0.5, 1.0, 1.5, 2.0, 2.5])  # REF's onsets fall on beats
+
+
+@pytest.mark.parametrize(
+  "est,f1",
+  [
+    (REF, 1.0),
+    (shifted(-0.04), 1.0),  # a little early: still its beat (the interval opens 50 ms before it)
+    (shifted(0.3), 1.0),  # 300 ms late: a miss for mir_eval, the same beat here
+    (shifted(0.5), 0.0),  # a beat late: every note in the wrong interval
+    (notes.NoteSequence([60, 64, 67, 72], [0.7, 1.0, 1.5, 2.6], [1.0] * 4, [80] * 4), 0.75),  # 72 lands a beat late
+    (notes.NoteSequence([60, 60, 64], [0.5, 0.6, 1.0], [1.0] * 3, [80] * 3), 2 * (2 / 3) * (2 / 4) / (2 / 3 + 2 / 4)),
+  ],
+)
+def test_beat_metrics_count_pitch_and_beat_pairs_one_to_one(est, f1):
+  got = metrics.beat_metrics(REF, est, BEATS)
+  np.testing.assert_allclose(got["beat_onset_f1"], f1, atol=1e-9)
+  assert metrics.note_metrics(REF, shifted(0.3))["onset_f1"] == 0.0
+
+
+def test_beat_metrics_of_nothing():
+  empty = REF.select(np.zeros(4, bool))
+  assert metrics.beat_metrics(empty, empty, BEATS)["beat_onset_f1"] == 1.0
+  assert metrics.beat_metrics(REF, empty, BEATS)["beat_onset_f1"] == 0.0

@@ -17,7 +17,9 @@ Questions whose first answer hid a confound get rows that take it apart:
 - the band at equal bin count (the piano's band up to C8 against up to 8 kHz, 203 bins each; mel over 0-8 kHz
   against 27.5 Hz-8 kHz);
 - segment length at equal audio per step (batch x frames held at 512 frames);
-- the objective at this budget; per-beat framing (after tests/test_framing.py's check that it can fit);
+- the objective at this budget; per-beat framing, scored also at beat resolution (`beat onset F1`: a note counts
+  by its pitch and the beat it starts in, metrics.beat_metrics), where per-beat output can be right, and where a
+  per-frame model can be compared with it on the same terms;
 - note ends: without the key-release and pedal heads, and with the note-end branch.
 """
 
@@ -77,4 +79,5 @@ def get_config():
   config.train.checkpoint_every = 600
   config.sweep.seeds = 3
   config.sweep.reseed_within = 2.0
+  config.sweep.beat_metrics = True  # per-beat framing scored where it can be right: onsets at beat resolution
   return config

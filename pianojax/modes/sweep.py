@@ -11,6 +11,7 @@ An ablation config (configs/ablations/<name>.py) is a full config plus a `sweep`
   sweep.tune_data = ("folder", "name:validation")  # (optional) where to tune; default: sweep.eval's validation splits
   sweep.seeds = 3                           # (optional, default 1) seeds of the baseline (the first variant) ...
   sweep.reseed_within = 2.0                 # ... and of every variant within this many seed spreads of it
+  sweep.beat_metrics = True                 # (optional) also onsets at beat resolution (metrics.beat_metrics)
 
 A variant is `name: key=value key=value ...`; `|` separates stages trained one after the
 other, each stage starting from the previous stage's weights (`init_from`), e.g. pretraining
@@ -181,10 +182,12 @@ def run_variant(
     decode = predictor.decode.replace(onset_threshold=best["onset_threshold"], frame_threshold=best["frame_threshold"])
     row.update(onset_threshold=best["onset_threshold"], frame_threshold=best["frame_threshold"])
   row["clips"] = {}
-  for name, per_record in scoring.score_sets(predictor, config.sweep.eval, limit, decode, masks).items():
+  beats = bool(config.sweep.get("beat_metrics", False))
+  for name, per_record in scoring.score_sets(predictor, config.sweep.eval, limit, decode, masks, beats=beats).items():
     avg = metrics.average(list(per_record.values()))
     row.update({f"{name}/{key}": round(v, 4) for key, v in avg.items()})
-    per_clip = {m: [round(r[m], 4) for r in per_record.values()] for m in CLIP_METRICS}
+    kept = CLIP_METRICS + (("beat_onset_f1",) if beats else ())
+    per_clip = {m: [round(r[m], 4) for r in per_record.values()] for m in kept}
     row["clips"][name] = {"names": list(per_record), **per_clip}
   row["minutes"] = round((time.time() - start) / 60.0, 2)
   row["steps"] = sum(int(c.train.steps) for c, _ in stages)
@@ -345,6 +348,8 @@ def table(groups: list[list[dict]], sets: list[tuple[str, str]], metric: str = "
   groups = [g for g in groups if g]
   if any(k.endswith("/sep_sdr") for group in groups for k in group[0]):  # two-stage rows on sets with clean stems
     metric_cols.append(("sep_sdr", "separated SDR dB", 1))
+  if any(k.endswith("/beat_onset_f1") for group in groups for k in group[0]):  # sweep.beat_metrics
+    metric_cols.append(("beat_onset_f1", "beat onset F1", 100))
   labels = dict((k, v) for k, v, _ in metric_cols)
   head = ["variant", "overrides"]
   for name, split in sets:

@@ -120,8 +120,12 @@ def test_sweep_runs_two_variants_then_resumes(tfds_dir, tmp_path):
 
 def test_beat_framing_trains_and_pools(tfds_dir, tmp_path):
   config = sweep_config(tfds_dir, ["beat: frontend.framing=beat"])
+  config.sweep.beat_metrics = True
   rows = sweep.sweep(config, "x.py", str(tmp_path / "beat"), log=lambda *_: None)
   assert rows[0]["variant"] == "beat"
+  # Scored at beat resolution too (beats tracked in each clip), per clip and in the table.
+  assert 0.0 <= rows[0]["chords/beat_onset_f1"] <= 1.0 and len(rows[0]["clips"]["chords"]["beat_onset_f1"]) == 2
+  assert "beat onset F1" in open(tmp_path / "beat" / "results.md").read()
   # Broadcasting: every frame of an interval holds that interval's mean.
   x = np.random.default_rng(0).standard_normal((1, 10, 3)).astype(np.float32)
   ids = framing.beat_boundaries(np.array([4, 7]), 10, max_beats=8)[None]
