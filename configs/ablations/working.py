@@ -77,6 +77,7 @@ def get_config():
   config.data.augment.spec_freq_masks = 0
   config.train.steps = STEPS
   config.train.checkpoint_every = 600
+  config.sweep.eval_max_records = 16  # every test clip (16 per set, 48 in all): the intervals are over clips
   config.sweep.seeds = 3
   config.sweep.reseed_within = 2.0
   config.sweep.beat_metrics = True  # per-beat framing scored where it can be right: onsets at beat resolution
