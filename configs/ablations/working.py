@@ -13,7 +13,8 @@ twice their spread of it (`sweep.seeds`, `sweep.reseed_within`); intervals over 
 
 Questions whose first answer hid a confound get rows that take it apart:
 - representation at equal bin count (203: mel, linear from a shorter FFT, MFCC with and without its DCT
-  truncation) and the linear spectrogram at its natural size, at equal steps and at equal compute;
+  truncation) and, at their natural sizes, 128 mel bands and the linear spectrogram (1,021 bins), each at equal
+  steps and at equal compute (training GFLOP: 3 x the forward FLOPs x batch x steps);
 - the band at equal bin count (the piano's band up to C8 against up to 8 kHz, 203 bins each; mel over 0-8 kHz
   against 27.5 Hz-8 kHz);
 - segment length at equal audio per step (batch x frames held at 512 frames);
@@ -38,6 +39,8 @@ VARIANTS = (
   f"mfcc_203: {MEL_203} frontend.representation=mfcc frontend.n_mfcc=203",
   # ... and at their usual sizes.
   "mel_128: frontend.representation=mel frontend.n_mels=128",
+  # ... and the first sweep's 128 mel bands at the baseline's compute (6,473 -> 9,750 GFLOP: 1.5x the steps).
+  "mel_128_equal_compute: frontend.representation=mel frontend.n_mels=128 train.steps=3615",
   "logfreq_24: frontend.bins_per_octave=24",
   # Band, at equal bin count.
   "band_c8: frontend.harmonic_headroom=1.0 frontend.bins_per_octave=46",
@@ -63,7 +66,9 @@ VARIANTS = (
   "no_pitch_shift: data.augment.pitch_shift=0",
   "no_augment: data.augment.gain_db=0.0 data.augment.noise_prob=0.0 data.augment.pitch_shift=0 "
   "data.augment.detune_cents=0.0 data.augment.mixup_prob=0.0",
-  # The linear spectrogram at its natural 1,021 bins (about 5x the compute per step): at equal steps, last.
+  # The linear spectrogram at its natural 1,021 bins (4.75x the compute per step): at the baseline's compute
+  # (505 steps), then at its steps (last: the slowest row).
+  "linear_equal_compute: frontend.representation=linear train.steps=505",
   "linear: frontend.representation=linear",
 )
 
