@@ -72,6 +72,9 @@ _CHECKPOINT = flags.DEFINE_string(
 )
 _ONSET = flags.DEFINE_float("onset_threshold", None, "Decoding: onset probability threshold (default: the model's).")
 _FRAME = flags.DEFINE_float("frame_threshold", None, "Decoding: frame probability threshold (default: the model's).")
+_OFFSET = flags.DEFINE_float(
+  "offset_threshold", None, "Decoding: offset (note-end event) probability threshold (default: the model's)."
+)
 _MIN_NOTE = flags.DEFINE_float("min_note_ms", None, "Decoding: shortest note kept, in ms (default: the model's).")
 _MIN_REPEAT = flags.DEFINE_float(
   "min_repeat_ms", None, "Decoding: shortest gap between two onsets of one key, in ms (default: the model's)."
@@ -135,7 +138,9 @@ def main(argv):
     jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   compile_cache.enable()
   decode = {
-    f.name: f.value for f in (_ONSET, _FRAME, _MIN_NOTE, _MIN_REPEAT, _RELEASE, _PEDAL_THRESHOLD) if f.value is not None
+    f.name: f.value
+    for f in (_ONSET, _FRAME, _OFFSET, _MIN_NOTE, _MIN_REPEAT, _RELEASE, _PEDAL_THRESHOLD)
+    if f.value is not None
   }
   args = Args(
     workdir=_WORKDIR.value,

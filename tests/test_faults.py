@@ -249,6 +249,7 @@ def test_build_data_refuses_a_midi_folder_where_no_file_reads(tmp_path):
     ("train", ["--config.train.steps=many"], "--config.train.steps=many"),
     ("transcribe", ["--onset_threshold=1.5"], "--onset_threshold=1.5: must be a probability in [0, 1]"),
     ("transcribe", ["--frame_threshold=nan"], "--frame_threshold=nan: must be a probability in [0, 1]"),
+    ("transcribe", ["--offset_threshold=2"], "--offset_threshold=2.0: must be a probability in [0, 1]"),
     ("transcribe", ["--min_note_ms=-5"], "--min_note_ms=-5.0: must be a number of milliseconds >= 0"),
     ("transcribe", ["--output=README.md", "--input=README.md"], "--output=README.md is a file: give a folder"),
     ("transcribe", ["--formats=mid,wav", "--input=x.wav", "--output=o"], "--formats: unknown format 'wav'"),

@@ -17,7 +17,7 @@ import os
 from pianojax import inference, records, scoring
 from pianojax.errors import UserError
 
-SEARCHED = ("onset_threshold", "frame_threshold")
+SEARCHED = ("onset_threshold", "frame_threshold", "offset_threshold")
 
 
 def run(config, args) -> int:
