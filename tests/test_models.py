@@ -9,13 +9,14 @@ from pianojax import models, state
 from tests.conftest import tiny_config
 
 
-def outputs(framing: str, beat_ids):
-  config = tiny_config("/tmp", **{"frontend.framing": framing})
+def outputs(framing: str, beat_ids, **overrides):
+  config = tiny_config("/tmp", **{"frontend.framing": framing, **overrides})
   model = models.build(config)
   variables = jax.jit(lambda r: state.init_variables(model, config, r))(jax.random.key(0))
   samples = config.data.segment_frames * config.frontend.hop_length
   audio = 0.1 * np.random.default_rng(0).standard_normal((1, samples)).astype(np.float32)
-  return np.asarray(model.apply(variables, audio, train=False, beat_ids=beat_ids)["frame"][0]), config
+  out = model.apply(variables, audio, train=False, beat_ids=beat_ids)
+  return np.asarray(out["frame"][0]), config, {k: np.asarray(v) for k, v in out.items()}
 
 
 @pytest.mark.parametrize("framing", ["frame", "beat"])
@@ -23,8 +24,8 @@ def test_beat_framing_pools_features_between_beats(framing):
   frames = tiny_config("/tmp").data.segment_frames
   one_interval = np.zeros((1, frames), np.int32)
   sixteen = (np.arange(frames) // (frames // 16))[None].astype(np.int32)
-  a, _ = outputs(framing, one_interval)
-  b, _ = outputs(framing, sixteen)
+  a, *_ = outputs(framing, one_interval)
+  b, *_ = outputs(framing, sixteen)
   if framing == "frame":
     np.testing.assert_array_equal(a, b)  # beats are ignored
     return
@@ -32,6 +33,18 @@ def test_beat_framing_pools_features_between_beats(framing):
   # one interval: every frame sees the segment's mean, so away from the edges the output is the same everywhere
   inner = a[16:-16]
   assert np.abs(inner - inner[0]).max() < 1e-5 < np.abs(b[16:-16] - b[16]).max()
+
+
+def test_beat_framing_with_a_beat_on_every_frame_is_frame_framing():
+  # The beat path has no bug that moves features against their frames: with every frame its own beat, pooling and
+  # broadcasting give back the frames, and the same weights give the same outputs, every head.
+  frames = tiny_config("/tmp").data.segment_frames
+  every_frame = np.arange(frames, dtype=np.int32)[None]
+  *_, beat = outputs("beat", every_frame, **{"frontend.max_beats": frames})
+  *_, frame = outputs("frame", every_frame, **{"frontend.max_beats": frames})
+  assert beat.keys() == frame.keys()
+  for k in beat:
+    np.testing.assert_allclose(beat[k], frame[k], rtol=1e-4, atol=1e-5, err_msg=k)
 
 
 def test_flops_grow_with_the_segment():
