@@ -21,7 +21,9 @@ Questions whose first answer hid a confound get rows that take it apart:
 - the objective at this budget; per-beat framing, scored also at beat resolution (`beat onset F1`: a note counts
   by its pitch and the beat it starts in, metrics.beat_metrics), where per-beat output can be right, and where a
   per-frame model can be compared with it on the same terms;
-- note ends: without the key-release and pedal heads, and with the note-end branch.
+- note ends: without the key-release and pedal heads, and with the note-end branch;
+- device synthesis (data.source=device) with its variety on and off, against the rendered datasets, all evaluated
+  on the held-out piano. (Two stages against one on mixtures: configs/ablations/two_stage.py, its own sweep.)
 """
 
 from configs.ablations import base
@@ -66,6 +68,10 @@ VARIANTS = (
   "no_pitch_shift: data.augment.pitch_shift=0",
   "no_augment: data.augment.gain_db=0.0 data.augment.noise_prob=0.0 data.augment.pitch_shift=0 "
   "data.augment.detune_cents=0.0 data.augment.mixup_prob=0.0",
+  # Training audio synthesised on the device (sample banks of the same four training pianos, real performances and
+  # other instruments) instead of the rendered datasets: with its variety (rooms, tunings, dampers, EQ) and without.
+  "device: data.source=device",
+  "device_plain: data.source=device data.device.variety_on=False",
   # The linear spectrogram at its natural 1,021 bins (4.75x the compute per step): at the baseline's compute
   # (505 steps), then at its steps (last: the slowest row).
   "linear_equal_compute: frontend.representation=linear train.steps=505",
