@@ -75,7 +75,11 @@ def get_config() -> ml_collections.ConfigDict:
   loss.frame_weight = 1.0
   loss.velocity_weight = 0.5
   loss.release_weight = 0.5  # key-release frame + offset heads (model.pedal)
-  loss.pedal_weight = 0.5  # sustain-pedal frame + onset/offset heads (model.pedal)
+  # Sustain-pedal frame + onset/offset heads (model.pedal). The pedal is one output per frame and its BCE a mean over
+  # frames, where every note head's is a mean over frames and 88 keys: at weight w the pedal weighs 88 w keys. At 0.5
+  # (its value until 2026-12-05) it took over the shared network: the small ablation model's onset F1 fell from 64
+  # to 15 (docs/ABLATIONS.md, "The sustain-pedal loss"). 0.5 / 88: the pedal weighs half a key.
+  loss.pedal_weight = 0.5 / 88
   loss.event_pos_weight = 5.0  # positive-class weight in the onset/offset BCE (events are rare)
   loss.frame_pos_weight = 1.0  # positive-class weight in the frame BCE
   config.decode = dec = ml_collections.ConfigDict()

@@ -30,6 +30,9 @@ def get_config():
   model.end_context = True  # ... reading a context of their own, started from the shared one (init_from)
   model.end_dilations = (1, 2, 4, 8, 16, 32)
   config.train.freeze = "notes"
+  # As run: the pedal loss at its weight then (configs/default.py has since divided it by 88). With the trunk frozen
+  # the pedal heads read the note-end branch alone, so their weight cannot take the onsets over here.
+  config.loss.pedal_weight = 0.5
   config.init_from = "models/default"  # session 10's model when this ran (see above)
 
   config.optim.learning_rate = 1e-3

@@ -142,3 +142,39 @@ def test_a_pedal_down_from_the_first_frame_starts_at_zero():
   found = decoding.decode_all(probs, RATE, "regression", SETTINGS)
   assert found.released.pedal_time[0] == 0.0
   metrics.pedal_metrics(found.released, found.released, 3.0, RATE)  # (mir_eval refuses negative times)
+
+
+def test_the_default_pedal_loss_does_not_take_over_the_shared_network():
+  """At initialisation, the gradient the weighted pedal terms send into the DenseNet is smaller than the onset
+  term's with configs/default.py's weights, and larger at the old weight (0.5), which took the small ablation
+  model's onset F1 from 64 to 15: the pedal's BCE is per frame, the notes' per frame and key."""
+  import jax
+  import jax.numpy as jnp
+
+  from configs import default
+  from pianojax import models, objectives, state
+  from tests.conftest import tiny_config
+
+  config = tiny_config("/tmp", **{"model.pedal": True, "objective": "regression"})
+  model = models.build(config)
+  variables = state.init_variables(model, config, jax.random.key(0))
+  frames = config.data.segment_frames
+  rate = config.frontend.sample_rate / config.frontend.hop_length
+  piece = seq(*[(48 + 3 * i, 0.1 + 0.2 * i, 0.5 + 0.2 * i, 80) for i in range(12)], pedal=((0.3, 2.0), (127, 0)))
+  batch = labels.frame_targets(labels.with_offsets(piece, "pedal"), frames, rate, regression_frames=5, key_notes=piece)
+  batch = {k: jnp.asarray(np.stack([v, v])) for k, v in batch.items()}
+  batch["mask"] = jnp.ones((2, frames))
+  audio = 0.1 * np.random.default_rng(0).standard_normal((2, frames * config.frontend.hop_length)).astype(np.float32)
+
+  def trunk_grad_norm(term, weight):
+    def loss(params):
+      out, _ = model.apply({**variables, "params": params}, audio, train=True, mutable=["batch_stats"])
+      return weight * objectives.losses(out, batch, config.objective, default.get_config().loss)[term]
+
+    grads = jax.grad(loss)(variables["params"])["DenseNet_0"]
+    return float(jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree.leaves(grads))))
+
+  weights = default.get_config().loss
+  onset = trunk_grad_norm("onset", weights.onset_weight)
+  assert trunk_grad_norm("pedal", weights.pedal_weight) < 0.5 * onset
+  assert trunk_grad_norm("pedal", 0.5) > onset
