@@ -192,8 +192,31 @@ def run_variant(
   row["minutes"] = round((time.time() - start) / 60.0, 2)
   row["steps"] = sum(int(c.train.steps) for c, _ in stages)
   row["train_gflop"] = round(sum(_train_gflop(model, variables, c) for c, _ in stages), 1)
+  row["train_minutes"] = round(sum(train_minutes(d) for _, d in stages), 2)
   row["machine"] = machine()
   return row
+
+
+def train_minutes(run_dir: str) -> float:
+  """Training wall time of a run from its metrics.jsonl (the first step's seconds, then each logged interval's
+  steps over its steps per second; the last record of a step wins where a resumed run logged it again), so a row
+  that reuses or resumes a run still states what training it cost."""
+  path = os.path.join(run_dir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return 0.0
+  first, rates = 0.0, {}
+  with open(path) as f:
+    for line in f:
+      record = json.loads(line)
+      if "first_step_seconds" in record:
+        first = float(record["first_step_seconds"])
+      if record.get("steps_per_second"):
+        rates[int(record["step"])] = float(record["steps_per_second"])
+  seconds, previous = first, 1
+  for step in sorted(rates):
+    seconds += (step - previous) / rates[step]
+    previous = step
+  return seconds / 60.0
 
 
 def _train_gflop(model, variables, config) -> float:
@@ -356,7 +379,7 @@ def table(groups: list[list[dict]], sets: list[tuple[str, str]], metric: str = "
     head += [f"{name}:{split} {lab}" for _, lab, _ in metric_cols]
   for m in shown:
     head += [f"mean {labels.get(m, m)} [95% interval]", f"{labels.get(m, m)} vs baseline [95% interval]"]
-  head += ["seeds", "train GFLOP", "steps", "min"]
+  head += ["seeds", "train GFLOP", "steps", "train min"]
   head += ["command"]
   lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(["---"] * 2 + ["---:"] * (len(head) - 3) + ["---"]) + " |"]
   for group, per_metric in zip(groups, summaries, strict=True):
@@ -368,7 +391,8 @@ def table(groups: list[list[dict]], sets: list[tuple[str, str]], metric: str = "
       cells += [_interval_cell(summary["interval"]), _difference_cell(summary["difference"])]
     cells.append(str(len(group)))
     gflop = row.get("train_gflop")
-    cells += ["-" if gflop is None else f"{gflop:,.0f}", str(row["steps"]), f"{_mean_over_seeds(group, 'minutes'):.1f}"]
+    minutes = _mean_over_seeds(group, "train_minutes") or _mean_over_seeds(group, "minutes")
+    cells += ["-" if gflop is None else f"{gflop:,.0f}", str(row["steps"]), f"{minutes:.1f}"]
     cells.append(f"`{row['command']}`")
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)

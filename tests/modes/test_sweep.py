@@ -95,7 +95,10 @@ def test_sweep_runs_two_variants_then_resumes(tfds_dir, tmp_path):
   # Each row keeps its per-clip scores (what the intervals resample) and its training compute.
   assert before["clips"]["chords"]["names"] and len(before["clips"]["chords"]["onset_f1"]) == 2
   assert np.mean(before["clips"]["chords"]["onset_f1"]) == pytest.approx(before["chords/onset_f1"], abs=1e-3)
-  assert before["train_gflop"] > 0 and before["machine"]
+  assert before["train_gflop"] > 0 and before["machine"] and before["train_minutes"] > 0
+  # "hop" reused base's run: it states the training that run cost, not the seconds its own row took
+  hop_row = json.load(open(os.path.join(work, "hop", "result.json")))
+  assert hop_row["train_minutes"] == before["train_minutes"] and hop_row["minutes"] < before["minutes"]
 
   # Seeds: the baseline gets a second seed, then every variant within reseed_within spreads of it (all of them
   # here: the window is huge) except those left out by --variants.
