@@ -398,6 +398,34 @@ def table(groups: list[list[dict]], sets: list[tuple[str, str]], metric: str = "
   return "\n".join(lines)
 
 
+def summary_table(groups: list[list[dict]], metric: str = "onset_f1") -> str:
+  """Markdown, one short row per variant: the interval columns (means over the eval sets), beat onset F1 where
+  scored, seeds, training GFLOP and minutes."""
+  shown = list(dict.fromkeys((metric, "onset_offset_f1")))
+  summaries = list(zip(*(summarise(groups, m) for m in shown), strict=True))
+  groups = [g for g in groups if g]
+  beats = any(k.endswith("/beat_onset_f1") for group in groups for k in group[0])
+  head = ["variant", "overrides"]
+  labels = {"onset_f1": "onset F1", "onset_offset_f1": "on+off F1", "frame_f1": "frame F1"}
+  for m in shown:
+    head += [f"mean {labels.get(m, m)} [95%]", "vs baseline"]
+  head += ["beat onset F1"] * beats + ["seeds", "train GFLOP", "train min"]
+  lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + " |"]
+  for group, per_metric in zip(groups, summaries, strict=True):
+    row = group[0]
+    cells = [row["variant"], f"`{row['overrides']}`" if row["overrides"] else "(base)"]
+    for summary in per_metric:
+      cells += [_interval_cell(summary["interval"]), _difference_cell(summary["difference"])]
+    if beats:
+      values = [_mean_over_seeds(group, k) for k in row if k.endswith("/beat_onset_f1")]
+      cells.append(_cell(float(np.mean(values)) if values else None, 100))
+    gflop = row.get("train_gflop")
+    minutes = _mean_over_seeds(group, "train_minutes") or _mean_over_seeds(group, "minutes")
+    cells += [str(len(group)), "-" if gflop is None else f"{gflop:,.0f}", f"{minutes:.1f}"]
+    lines.append("| " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
 def _cell(value, scale: float) -> str:
   return "-" if value is None else f"{scale * value:.1f}"
 
@@ -431,6 +459,7 @@ def write_report(config, config_path: str, workdir: str, names: list[str]) -> li
       "seeds; the difference from the baseline is paired over clips, and marked real where its interval excludes "
       "zero.\n\n"
     )
+    f.write(summary_table(groups, metric) + "\n\nEvery set, every metric, and the command of each row:\n\n")
     f.write(table(groups, sets, metric) + "\n")
   plot(groups, metric, os.path.join(workdir, "results.png"), title=os.path.basename(config_path))
   return rows

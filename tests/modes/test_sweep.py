@@ -112,7 +112,9 @@ def test_sweep_runs_two_variants_then_resumes(tfds_dir, tmp_path):
   assert os.path.exists(os.path.join(work, "hop", "seed1", "result.json"))
   assert not os.path.exists(os.path.join(work, "two_stage", "seed1"))
   assert len(os.listdir(os.path.join(work, "runs"))) == 4  # one new run: hop shares base's seed-1 run
-  table = open(os.path.join(work, "results.md")).read()
+  report = open(os.path.join(work, "results.md")).read()
+  summary, table = report.split("Every set, every metric")  # a short table first, then the full one
+  assert "mean onset F1 [95%]" in summary and summary.count("| base |") == 1 and "| hop |" in summary
   base_line = next(line for line in table.splitlines() if line.startswith("| base |"))
   two_stage_line = next(line for line in table.splitlines() if line.startswith("| two_stage |"))
   base_cells, two_stage_cells = ([c.strip() for c in line.split("|")] for line in (base_line, two_stage_line))
