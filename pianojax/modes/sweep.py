@@ -477,10 +477,10 @@ def plot(groups: list[list[dict]], metric: str, path: str, title: str = "") -> N
   summaries = summarise(groups, metric)
   groups = [g for g in groups if g]
   y = np.arange(len(groups))[::-1]
-  fig, ax = plt.subplots(figsize=(6.4, max(2.2, 0.32 * len(groups) + 1.0)))
+  fig, ax = plt.subplots(figsize=(7.0, max(2.4, 0.32 * len(groups) + 1.2)))
   base = summaries[0]["interval"] if groups and summaries[0]["variant"] == first else None
   if base is not None:
-    ax.axvspan(100 * base.low, 100 * base.high, color="0.85", zorder=0, label="baseline interval")
+    ax.axvspan(100 * base.low, 100 * base.high, color="0.85", zorder=0)
   for yi, group, summary in zip(y, groups, summaries, strict=True):
     iv = summary["interval"]
     if iv is None:
@@ -499,10 +499,8 @@ def plot(groups: list[list[dict]], metric: str, path: str, title: str = "") -> N
       ms=4 + summary["seeds"],
     )
   ax.set_yticks(y, [f"{g[0]['variant']} ({len(g)} seed{'s' if len(g) > 1 else ''})" for g in groups], fontsize=7)
-  ax.set_xlabel(f"mean {metric} over the eval sets (%), 95% interval; red: differs from the baseline")
-  ax.set_title(title)
-  if base is not None:
-    ax.legend(fontsize=7, loc="lower right")
+  ax.set_xlabel(f"mean {metric} over the eval sets (%), 95% interval")
+  ax.set_title(f"{title}\ngrey: the baseline's interval; red: a real difference from it", fontsize=9)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)
