@@ -459,6 +459,15 @@ def write_report(config, config_path: str, workdir: str, names: list[str]) -> li
       "seeds; the difference from the baseline is paired over clips, and marked real where its interval excludes "
       "zero.\n\n"
     )
+    base = _scores(groups[0], metric) if groups[0] else None
+    spread = stats.seed_spread(base) if base is not None else None
+    if spread is not None:
+      within = float(config.sweep.get("reseed_within", 2.0))
+      f.write(
+        f"The baseline's seed spread (standard deviation of its {base.seeds} per-seed means of {metric}): "
+        f"{100 * spread:.1f} points; rows within {within:g} spreads of it ({100 * within * spread:.1f} points) "
+        f"train from {int(config.sweep.get('seeds', 1))} seeds.\n\n"
+      )
     f.write(summary_table(groups, metric) + "\n\nEvery set, every metric, and the command of each row:\n\n")
     f.write(table(groups, sets, metric) + "\n")
   plot(groups, metric, os.path.join(workdir, "results.png"), title=os.path.basename(config_path))
