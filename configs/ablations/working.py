@@ -59,6 +59,7 @@ VARIANTS = (
   # Note ends.
   "no_pedal_heads: model.pedal=False",
   "end_branch: model.end_context=True",
+  "end_branch_equal_compute: model.end_context=True train.steps=2065",  # 11,331 -> the baseline's 9,750 GFLOP
   # Curriculum: clean notes and chords first, then everything (same total steps).
   f"pretrain_clean: data.train=notes,chords data.train_weights=1,2 train.steps={HALF} | train.steps={HALF}",
   # Training material and augmentation.
