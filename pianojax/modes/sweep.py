@@ -361,24 +361,33 @@ def summarise(groups: list[list[dict]], metric: str) -> list[dict]:
   return out
 
 
+# (metric key, column label, scale) of the per-set columns; labels for the interval columns too.
+METRIC_COLUMNS = (("onset_f1", "onset F1", 100), ("onset_offset_f1", "on+off F1", 100), ("frame_f1", "frame F1", 100))
+LABELS = {key: label for key, label, _ in METRIC_COLUMNS}
+
+
+def _interval_summaries(groups: list[list[dict]], metric: str) -> tuple[list[str], list[tuple]]:
+  """The metrics given intervals (the sweep's own, and onset+offset F1 for note ends) and, per variant with rows,
+  their `summarise` entries (the baseline: the first variant, even while it has no rows)."""
+  shown = list(dict.fromkeys((metric, "onset_offset_f1")))
+  return shown, list(zip(*(summarise(groups, m) for m in shown), strict=True))
+
+
 def table(groups: list[list[dict]], sets: list[tuple[str, str]], metric: str = "onset_f1") -> str:
   """Markdown: one row per variant (per-set metrics averaged over its seeds); the interval columns of `metric` and
   of onset+offset F1; the command of its first seed."""
-  metric_cols = [("onset_f1", "onset F1", 100), ("onset_offset_f1", "on+off F1", 100), ("frame_f1", "frame F1", 100)]
-  shown = list(dict.fromkeys((metric, "onset_offset_f1")))  # the intervals: the sweep's metric, and note ends
-  # (the baseline: the first variant, even while it has no rows)
-  summaries = list(zip(*(summarise(groups, m) for m in shown), strict=True))
+  metric_cols = list(METRIC_COLUMNS)
+  shown, summaries = _interval_summaries(groups, metric)
   groups = [g for g in groups if g]
   if any(k.endswith("/sep_sdr") for group in groups for k in group[0]):  # two-stage rows on sets with clean stems
     metric_cols.append(("sep_sdr", "separated SDR dB", 1))
   if any(k.endswith("/beat_onset_f1") for group in groups for k in group[0]):  # sweep.beat_metrics
     metric_cols.append(("beat_onset_f1", "beat onset F1", 100))
-  labels = dict((k, v) for k, v, _ in metric_cols)
   head = ["variant", "overrides"]
   for name, split in sets:
     head += [f"{name}:{split} {lab}" for _, lab, _ in metric_cols]
   for m in shown:
-    head += [f"mean {labels.get(m, m)} [95% interval]", f"{labels.get(m, m)} vs baseline [95% interval]"]
+    head += [f"mean {LABELS.get(m, m)} [95% interval]", f"{LABELS.get(m, m)} vs baseline [95% interval]"]
   head += ["seeds", "train GFLOP", "steps", "train min"]
   head += ["command"]
   lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(["---"] * 2 + ["---:"] * (len(head) - 3) + ["---"]) + " |"]
@@ -401,14 +410,12 @@ def table(groups: list[list[dict]], sets: list[tuple[str, str]], metric: str = "
 def summary_table(groups: list[list[dict]], metric: str = "onset_f1") -> str:
   """Markdown, one short row per variant: the interval columns (means over the eval sets), beat onset F1 where
   scored, seeds, training GFLOP and minutes."""
-  shown = list(dict.fromkeys((metric, "onset_offset_f1")))
-  summaries = list(zip(*(summarise(groups, m) for m in shown), strict=True))
+  shown, summaries = _interval_summaries(groups, metric)
   groups = [g for g in groups if g]
   beats = any(k.endswith("/beat_onset_f1") for group in groups for k in group[0])
   head = ["variant", "overrides"]
-  labels = {"onset_f1": "onset F1", "onset_offset_f1": "on+off F1", "frame_f1": "frame F1"}
   for m in shown:
-    head += [f"mean {labels.get(m, m)} [95%]", "vs baseline"]
+    head += [f"mean {LABELS.get(m, m)} [95%]", "vs baseline"]
   head += ["beat onset F1"] * beats + ["seeds", "train GFLOP", "train min"]
   lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + " |"]
   for group, per_metric in zip(groups, summaries, strict=True):
