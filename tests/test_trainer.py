@@ -225,3 +225,24 @@ def test_a_failing_evaluation_costs_no_training(tfds_dir, tmp_path):
   with pytest.raises(UserError, match="maestro"):
     trainer.train_and_evaluate(config, str(tmp_path / "run"), log=lambda *_: None)
   assert checkpoints.Checkpoints(str(tmp_path / "run" / "checkpoints")).latest_step() == 3
+
+
+def test_beat_framing_learns_a_fixed_batch(tfds_dir):
+  """The bug check before per-beat framing is measured (issue 20): trained through the whole pipeline (beats tracked
+  in each segment, features pooled between them), the network fits a tiny set: its loss falls as far as frame
+  framing's above, and the frame roll it outputs sits on the played keys. (That pooling keeps features on their
+  frames: tests/test_models.py.)"""
+  config = tiny_config(tfds_dir, **{"frontend.framing": "beat"})
+  config.optim.learning_rate = 1e-2
+  config.optim.warmup_steps = 5
+  batch = fixed_batch(config, n=8, seed=3)
+  assert batch["beat_ids"].shape == (8, config.data.segment_frames)
+  assert (batch["beat_ids"].max(axis=1) > 0).all()  # every segment has beats to pool between
+  losses, trained, _ = run_steps(config, batch, jax.devices(), 50)
+  assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:3]), losses
+  model = models.build(config)
+  logits = model.apply(trained.variables, batch["audio"], train=False, beat_ids=batch["beat_ids"])
+  frame = np.asarray(jax.nn.sigmoid(logits["frame"]))
+  target = batch["frame"] > 0.5
+  assert target.any()
+  assert frame[target].mean() > 2 * frame[~target].mean()
