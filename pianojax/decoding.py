@@ -7,6 +7,8 @@
   `min_repeat_ms` (the higher wins); the exact time comes from the triangle through the
   peak and its neighbours (sub-frame); offsets likewise from the offset triangle (its
   first peak at least `min_note_ms` after the onset), else from the frame roll.
+- hybrid: onsets (and pedal presses) as regression, offsets (and releases) as classification. Each head is read
+  as its name says (`heads.is_triangle`).
 Notes shorter than `min_note_ms` are dropped.
 
 A model with key-release and pedal heads (`model.pedal`) also gives, for the same notes, where each key was let go
@@ -25,6 +27,7 @@ import math
 
 import numpy as np
 
+from pianojax import heads
 from pianojax.errors import UserError
 from pianojax.notes import MIN_PITCH, NoteSequence
 
@@ -133,27 +136,26 @@ def decode_all(
   """Notes (and the sustain pedal) from per-frame probabilities.
 
   Args:
-    probs: "onset"/"offset" (classification) or "onset_reg"/"offset_reg" (regression),
-      plus "frame" and "velocity", each `(frames, 88)` in [0, 1]; with the pedal heads also "key_frame",
-      "key_offset[_reg]" `(frames, 88)` and "pedal_frame", "pedal_onset[_reg]", "pedal_offset[_reg]" `(frames, 1)`.
+    probs: the objective's event heads (`heads.of`: "onset"/"offset" for classification, "onset_reg"/"offset_reg"
+      for regression, "onset_reg"/"offset" for hybrid), plus "frame" and "velocity", each `(frames, 88)` in
+      [0, 1]; with the pedal heads also "key_frame", "key_offset[_reg]" `(frames, 88)` and "pedal_frame",
+      "pedal_onset[_reg]", "pedal_offset[_reg]" `(frames, 1)`.
     frame_rate: frames per second.
-    objective: which heads to read ("classification" or "regression").
+    objective: which heads to read ("classification", "regression" or "hybrid").
     settings: thresholds and durations.
 
   Returns:
     Both forms of the notes, times in seconds.
   """
-  regression = objective == "regression"
-  suffix = "_reg" if regression else ""
-  pitch, on_t, off_t, release_t, vel = _notes(probs, frame_rate, regression, settings)
+  names = heads.of(objective)
+  pitch, on_t, off_t, release_t, vel = _notes(probs, frame_rate, names, settings)
   sounding = NoteSequence(pitch, on_t, off_t, vel)
   if "pedal_frame" not in probs:
     return Transcription(sounding, sounding)
   pedal_time, pedal_value = _pedal(
     probs["pedal_frame"][:, 0],
-    probs["pedal_onset" + suffix][:, 0],
-    probs["pedal_offset" + suffix][:, 0],
-    regression,
+    _Event(probs[names.pedal_onset][:, 0], heads.is_triangle(names.pedal_onset)),
+    _Event(probs[names.pedal_offset][:, 0], heads.is_triangle(names.pedal_offset)),
     settings.pedal_threshold,
   )
   released = NoteSequence(pitch, on_t, release_t, vel, pedal_time / frame_rate, pedal_value)
@@ -163,15 +165,15 @@ def decode_all(
   return Transcription(released, NoteSequence(sounding.pitch, sounding.onset, ends, sounding.velocity))
 
 
-def _notes(probs, frame_rate: float, regression: bool, settings: DecodeSettings):
+def _notes(probs, frame_rate: float, names: heads.EventHeads, settings: DecodeSettings):
   """(pitch, onset, sounding end, key release, velocity) lists; key release = sounding end without release heads."""
   frame = probs["frame"]
   n_frames = frame.shape[0]
-  onsets = probs["onset_reg" if regression else "onset"]
-  offsets = probs["offset_reg" if regression else "offset"]
+  onsets, regression = probs[names.onset], heads.is_triangle(names.onset)
+  offsets, offset_triangles = probs[names.offset], heads.is_triangle(names.offset)
   velocity = probs["velocity"]
   key_frame = probs.get("key_frame")
-  releases = probs.get("key_offset_reg" if regression else "key_offset")
+  releases, release_triangles = probs.get(names.key_offset), heads.is_triangle(names.key_offset)
   min_frames = settings.min_note_ms * frame_rate / 1000.0
   min_gap = settings.min_repeat_ms * frame_rate / 1000.0
   pitch, on_t, off_t, release_t, vel = [], [], [], [], []
@@ -187,21 +189,21 @@ def _notes(probs, frame_rate: float, regression: bool, settings: DecodeSettings)
       continue
     held = np.asarray(frame[:, k], np.float32) >= settings.frame_threshold
     offset = np.asarray(offsets[:, k], np.float32)
-    off_peaks = _events(offset, settings.offset_threshold, regression)
+    off_peaks = _events(offset, settings.offset_threshold, offset_triangles)
     if key_frame is not None:
       down = np.asarray(key_frame[:, k], np.float32) >= settings.release_threshold
       release = np.asarray(releases[:, k], np.float32)
-      release_peaks = _events(release, settings.offset_threshold, regression)
+      release_peaks = _events(release, settings.offset_threshold, release_triangles)
     for j, s in enumerate(starts):
       limit = starts[j + 1] if j + 1 < len(starts) else n_frames
       # (a regression peak at frame 0 may point before it: clipped to the segment's start)
       start_time = max(0.0, s + (_subframe(onset, s) if regression else 0.0))
-      stop = _end(held, s, limit, offset, off_peaks, start_time, min_frames, regression)
+      stop = _end(held, s, limit, offset, off_peaks, start_time, min_frames, offset_triangles)
       if stop - start_time < min_frames:
         continue
       let_go = stop
       if key_frame is not None:
-        let_go = min(stop, _end(down, s, limit, release, release_peaks, start_time, min_frames, regression))
+        let_go = min(stop, _end(down, s, limit, release, release_peaks, start_time, min_frames, release_triangles))
         let_go = max(let_go, start_time + min_frames)
       pitch.append(k + MIN_PITCH)
       on_t.append(start_time / frame_rate)
@@ -231,17 +233,34 @@ def _end(held, s, limit, events_y, event_frames, start_time, min_frames, regress
   return float(e)
 
 
-def _pedal(frame, onset, offset, regression: bool, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+@dataclasses.dataclass(frozen=True)
+class _Event:
+  """One pedal event head's probabilities `(frames,)` and whether they are triangles (read at peaks, sub-frame)."""
+
+  y: np.ndarray
+  triangle: bool
+
+  def starts(self, lo: int, hi: int) -> np.ndarray:
+    """Frames in [lo, hi) where the head fires."""
+    return _event_starts(self.y[lo:hi], self.triangle) + lo
+
+  def time(self, i: int) -> float:
+    """Frame `i` as a time in frames (sub-frame for triangles)."""
+    return i + (_subframe(self.y, i) if self.triangle else 0.0)
+
+
+def _pedal(frame, onset: _Event, offset: _Event, threshold: float) -> tuple[np.ndarray, np.ndarray]:
   """CC64 events (times in frames, values 127 / 0) of the sustain pedal from its three heads."""
   down = np.asarray(frame, np.float32) >= threshold
-  onset, offset = np.asarray(onset, np.float32), np.asarray(offset, np.float32)
+  onset = _Event(np.asarray(onset.y, np.float32), onset.triangle)
+  offset = _Event(np.asarray(offset.y, np.float32), offset.triangle)
   edges = np.diff(np.concatenate([[0], down.astype(np.int8), [0]]))
   starts, stops = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
   times, values = [], []
   for a, b in zip(starts, stops, strict=True):
     if b - a < 2:  # a one-frame flicker is not a pedal press
       continue
-    for lo, hi in _pedal_changes(a, b, onset, offset, regression=regression):
+    for lo, hi in _pedal_changes(a, b, onset, offset):
       times += [lo, hi]
       values += [127, 0]
   times = np.maximum(np.asarray(times, np.float64), 0.0)  # (a triangle's apex at frame 0 may point before it)
@@ -250,25 +269,25 @@ def _pedal(frame, onset, offset, regression: bool, threshold: float) -> tuple[np
   return times, np.asarray(values, np.int32)
 
 
-def _pedal_changes(a: int, b: int, onset, offset, *, regression: bool, reach: int = 25) -> list[tuple[float, float]]:
+def _pedal_changes(a: int, b: int, onset: _Event, offset: _Event, *, reach: int = 25) -> list[tuple[float, float]]:
   """The presses (times in frames) of one run `[a, b)` of pedal-down frames: split where the pedal-offset head
   fires inside the run and the pedal-onset head fires within `reach` frames after it (a legato pedal change lifts
   the pedal for 100-200 ms, which the frame head smooths over; Kong et al. read pedal changes off the event heads
   the same way). The run's own edges are moved to the event beside them (`_snap`)."""
-  presses, lo, last_down = [], _snap(onset, a, regression), a
-  for up in _event_starts(offset[a + 2 : b - 1], regression) + a + 2:
+  presses, lo, last_down = [], _snap(onset, a), a
+  for up in offset.starts(a + 2, b - 1):
     if up <= last_down:
       continue
-    downs = _event_starts(onset[up + 1 : min(b, up + 1 + reach)], regression)
+    downs = onset.starts(up + 1, min(b, up + 1 + reach))
     if not len(downs):
       continue
-    hi = up + (_subframe(offset, up) if regression else 0.0)
+    hi = offset.time(up)
     if hi - lo < 2:
       continue
-    last_down = up + 1 + int(downs[0])
+    last_down = int(downs[0])
     presses.append((lo, hi))
-    lo = last_down + (_subframe(onset, last_down) if regression else 0.0)
-  presses.append((lo, _snap(offset, b, regression)))
+    lo = onset.time(last_down)
+  presses.append((lo, _snap(offset, b)))
   return presses
 
 
@@ -277,12 +296,13 @@ def _event_starts(y: np.ndarray, regression: bool, threshold: float = 0.5) -> np
   return _peaks(y, threshold) if regression else _runs_start(y >= threshold)
 
 
-def _snap(y: np.ndarray, i: int, regression: bool, reach: int = 3) -> float:
-  """The pedal edge at frame `i` moved to the strongest event within `reach` frames (sub-frame for regression)."""
+def _snap(event: _Event, i: int, reach: int = 3) -> float:
+  """The pedal edge at frame `i` moved to the strongest event within `reach` frames (sub-frame for triangles)."""
+  y = event.y
   lo, hi = max(0, i - reach), min(len(y), i + reach + 1)
   if lo >= hi:
     return float(i)
   j = lo + int(np.argmax(y[lo:hi]))
   if y[j] < 0.5:
     return float(i)
-  return j + (_subframe(y, j) if regression else 0.0)
+  return event.time(j)

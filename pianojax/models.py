@@ -14,21 +14,15 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from pianojax import augment, framing, frontend, separation
+from pianojax import augment, framing, frontend, heads, separation
 from pianojax.layers import BatchNormReLU, pointwise_conv, pool_freq
 from pianojax.notes import NUM_KEYS
 from pianojax.separation import Separator
 
-HEADS = {
-  "classification": ("onset", "offset", "frame", "velocity"),
-  "regression": ("onset_reg", "offset_reg", "frame", "velocity"),
-}
+HEADS = {o: heads.of(o).notes for o in heads.OBJECTIVES}
 # With `pedal`: where each key is let go, and the sustain pedal (one output per frame, not per key).
-RELEASE_HEADS = {"classification": ("key_offset", "key_frame"), "regression": ("key_offset_reg", "key_frame")}
-PEDAL_HEADS = {
-  "classification": ("pedal_onset", "pedal_offset", "pedal_frame"),
-  "regression": ("pedal_onset_reg", "pedal_offset_reg", "pedal_frame"),
-}
+RELEASE_HEADS = {o: heads.of(o).release for o in heads.OBJECTIVES}
+PEDAL_HEADS = {o: heads.of(o).pedal for o in heads.OBJECTIVES}
 
 
 # The heads that read the shared context when the note ends have their own (`Transcriber.end_context`), and the
@@ -151,7 +145,7 @@ class Transcriber(nn.Module):
   Attributes:
     spec: frontend settings.
     num_frames: frames per example the network sees (the frontend's extra last frame is dropped).
-    objective: "classification" or "regression" (which heads exist).
+    objective: "classification", "regression" or "hybrid" (which heads exist: `heads.of`).
     velocity_level: the velocity head also sees the frame's features before per-example normalisation, the level
       that normalisation takes away (how loud a note is played is, first of all, how loud it is).
     pedal: also key-release heads (`key_frame`, `key_offset[_reg]`, per key) and sustain-pedal heads

@@ -1,9 +1,10 @@
-"""Losses for the two objectives (`config.objective`), as pure functions of (outputs, batch).
+"""Losses for the objectives (`config.objective`, heads.py), as pure functions of (outputs, batch).
 
 - classification: weighted binary cross-entropy on onset / offset / frame rolls; velocity
   regressed (BCE against velocity / 127) at onset frames only.
 - regression: BCE against the continuous onset/offset triangles (Kong et al.), with the
   same positive-class weight, frame BCE, velocity as above. Decoding recovers sub-frame times from the triangles' peaks.
+- hybrid: onsets as regression, offsets as classification (`heads.of`).
 
 With the key-release and pedal heads (`model.pedal`), two more terms: "release" (key-release frame BCE + release
 events) and "pedal" (pedal frame BCE + pedal onset and offset events), weighted by `loss.release_weight` and
@@ -18,7 +19,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from pianojax import separation
+from pianojax import heads, separation
 
 
 def _bce(logits, targets, pos_weight: float = 1.0):
@@ -40,20 +41,14 @@ def losses(outputs: dict, batch: dict, objective: str, weights) -> dict[str, jnp
   Args:
     outputs: logits per head, `(batch, frames, 88)`.
     batch: targets (see `labels.TARGET_KEYS`) and `mask` `(batch, frames)`.
-    objective: "classification" or "regression".
+    objective: "classification", "regression" or "hybrid".
     weights: the `config.loss` section.
   """
   mask = batch["mask"]
-  terms = {}
-  if objective == "classification":
-    terms["onset"] = _masked_mean(_bce(outputs["onset"], batch["onset"], weights.event_pos_weight), mask)
-    terms["offset"] = _masked_mean(_bce(outputs["offset"], batch["offset"], weights.event_pos_weight), mask)
-  elif objective == "regression":
-    # The triangles are as rare as the events: the same positive weight keeps their peaks from collapsing.
-    terms["onset"] = _masked_mean(_bce(outputs["onset_reg"], batch["onset_reg"], weights.event_pos_weight), mask)
-    terms["offset"] = _masked_mean(_bce(outputs["offset_reg"], batch["offset_reg"], weights.event_pos_weight), mask)
-  else:
-    raise ValueError(f"unknown objective {objective!r}")
+  names = heads.of(objective)
+  # (The triangles are as rare as the events: the same positive weight keeps their peaks from collapsing.)
+  event = lambda name: _masked_mean(_bce(outputs[name], batch[name], weights.event_pos_weight), mask)  # noqa: E731
+  terms = {"onset": event(names.onset), "offset": event(names.offset)}
   terms["frame"] = _masked_mean(_bce(outputs["frame"], batch["frame"], weights.frame_pos_weight), mask)
   at_onsets = batch["onset"] * mask[..., None]
   vel = _bce(outputs["velocity"], batch["velocity"]) - _bce_floor(batch["velocity"])
@@ -96,13 +91,13 @@ def _release_and_pedal(outputs: dict, batch: dict, objective: str, weights) -> d
   """Key release: frame BCE + release events (as the note offsets); pedal: frame BCE + onset and offset events,
   each in the objective's form (events or triangles)."""
   mask = batch["mask"]
-  suffix = "_reg" if objective == "regression" else ""
+  names = heads.of(objective)
   event = lambda name: _masked_mean(_bce(outputs[name], batch[name], weights.event_pos_weight), mask)  # noqa: E731
   release = _masked_mean(_bce(outputs["key_frame"], batch["key_frame"], weights.frame_pos_weight), mask)
   pedal = _masked_mean(_bce(outputs["pedal_frame"], batch["pedal_frame"]), mask)
   return {
-    "release": release + event("key_offset" + suffix),
-    "pedal": pedal + event("pedal_onset" + suffix) + event("pedal_offset" + suffix),
+    "release": release + event(names.key_offset),
+    "pedal": pedal + event(names.pedal_onset) + event(names.pedal_offset),
   }
 
 

@@ -15,6 +15,7 @@ import os
 
 import ml_collections
 
+from pianojax import heads
 from pianojax.errors import UserError
 
 # Fields that hold a list. Flags may give them as `a,b,c` (ml_collections parses that as one string item).
@@ -174,7 +175,7 @@ CHOICES = {
   "frontend.band": ("full", "piano"),
   "frontend.log": ("none", "log", "db"),
   "frontend.normalize": ("none", "example", "example_bin"),
-  "objective": ("classification", "regression"),
+  "objective": heads.OBJECTIVES,
   "model.dtype": ("float32", "bfloat16"),
   "model.context": ("none", "conv", "bigru"),
   "optim.optimizer": ("adamw", "adam", "sgd"),

@@ -4,8 +4,9 @@ and checkpoints from before the pedal heads."""
 import numpy as np
 import pytest
 
-from pianojax import decoding, labels, metrics, notes
+from pianojax import decoding, heads, labels, metrics, notes, objectives
 from tests.conftest import note_seq as seq
+from tests.conftest import tiny_config
 
 RATE = 50.0  # frames per second
 SETTINGS = decoding.DecodeSettings(
@@ -68,7 +69,7 @@ def test_a_key_let_go_under_the_pedal_is_extended_even_where_the_sound_faded():
   np.testing.assert_allclose(found.sounding.offset[found.sounding.pitch == 60], [1.6], atol=1e-3)
 
 
-@pytest.mark.parametrize("objective", ["regression", "classification"])
+@pytest.mark.parametrize("objective", heads.OBJECTIVES)
 def test_a_legato_pedal_change_the_frame_head_smooths_over_splits_at_the_event_heads(objective):
   # Pedal down 0.4-1.0 s and again 1.1-1.6 s (a 100 ms lift), but the pedal frame head stays up through the lift:
   # the pedal offset and onset events inside the run split it into two presses.
@@ -76,15 +77,15 @@ def test_a_legato_pedal_change_the_frame_head_smooths_over_splits_at_the_event_h
   t = labels.pedal_targets(changed, 150, RATE)
   frame = t["pedal_frame"].copy()
   frame[50:55] = 1.0  # (the lift, smoothed over)
-  suffix = "_reg" if objective == "regression" else ""
-  probs = {"frame": frame[:, 0], "onset": t["pedal_onset" + suffix][:, 0], "offset": t["pedal_offset" + suffix][:, 0]}
-  times, values = decoding._pedal(*probs.values(), objective == "regression", 0.5)
+  down, up, _ = heads.of(objective).pedal
+  onset = decoding._Event(t[down][:, 0].copy(), heads.is_triangle(down))
+  offset = decoding._Event(t[up][:, 0], heads.is_triangle(up))
+  times, values = decoding._pedal(frame[:, 0], onset, offset, 0.5)
   np.testing.assert_allclose(times / RATE, [0.4, 1.0, 1.1, 1.6], atol=1e-3)
   assert values.tolist() == [127, 0, 127, 0]
   # an offset event with no new press after it (the head hesitating inside a long press) does not split it
-  probs["onset"] = probs["onset"].copy()
-  probs["onset"][52:60] = 0.0
-  times, _ = decoding._pedal(*probs.values(), objective == "regression", 0.5)
+  onset.y[52:60] = 0.0
+  times, _ = decoding._pedal(frame[:, 0], onset, offset, 0.5)
   np.testing.assert_allclose(times / RATE, [0.4, 1.6], atol=1e-3)
 
 
@@ -95,13 +96,41 @@ def test_a_model_without_pedal_heads_gives_its_sounding_notes_for_both_forms():
   np.testing.assert_allclose(found.sounding.offset, [1.6, 2.4], atol=1e-3)
 
 
-def test_classification_pedal_decoding():
+@pytest.mark.parametrize("objective", heads.OBJECTIVES)
+def test_every_objective_decodes_a_perfect_models_outputs(objective):
+  # The targets each objective trains its heads on, read back as a perfect model's probabilities: the notes, key
+  # releases and pedal come back (triangle heads sub-frame, event heads on the frame grid: 0.2 s at 50 frames/s).
   t = labels.frame_targets(labels.with_offsets(SUSTAINED, "pedal"), 150, RATE, regression_frames=5, key_notes=SUSTAINED)
-  names = ("onset", "offset", "frame", "velocity", "key_frame", "key_offset", "pedal_frame", "pedal_onset")
-  probs = {k: t[k] for k in (*names, "pedal_offset")}
-  found = decoding.decode_all(probs, RATE, "classification", SETTINGS)
+  names = heads.of(objective)
+  probs = {k: t[k] for k in (*names.notes, *names.release, *names.pedal)}
+  assert len(probs) == 9 and any(heads.is_triangle(k) for k in probs) == (objective != "classification")
+  found = decoding.decode_all(probs, RATE, objective, SETTINGS)
+  assert found.released.pitch.tolist() == [60, 64]
+  np.testing.assert_allclose(found.released.onset, [0.2, 2.0], atol=1e-3)
   np.testing.assert_allclose(found.released.offset, [0.6, 2.4], atol=1e-3)
   np.testing.assert_allclose(found.released.pedal_time, [0.4, 1.6], atol=1e-3)
+  np.testing.assert_allclose(found.sounding.offset, [1.6, 2.4], atol=1e-3)
+  with pytest.raises(KeyError):  # another objective's heads are not read
+    decoding.decode_all({k: v for k, v in probs.items() if k != names.offset}, RATE, objective, SETTINGS)
+
+
+def test_hybrid_loss_is_regressions_onset_terms_and_classifications_end_terms():
+  rng = np.random.default_rng(0)
+  t = labels.frame_targets(labels.with_offsets(SUSTAINED, "pedal"), 150, RATE, regression_frames=5, key_notes=SUSTAINED)
+  batch = {k: v[None] for k, v in t.items()} | {"mask": np.ones((1, 150), np.float32)}
+  outputs = {k: rng.normal(size=v.shape).astype(np.float32) for k, v in batch.items() if k != "mask"}
+  weights = tiny_config("/tmp", **{"model.pedal": True}).loss
+  got = {o: objectives.losses(outputs, batch, o, weights) for o in heads.OBJECTIVES}
+  for term, like in (("onset", "regression"), ("offset", "classification"), ("release", "classification")):
+    np.testing.assert_allclose(got["hybrid"][term], got[like][term], rtol=1e-6)
+    assert abs(float(got["regression"][term]) - float(got["classification"][term])) > 1e-3  # (the terms differ)
+
+  # the pedal: regression's onset (press) term with classification's offset (release) term
+  def without(o, name):  # the pedal loss less one event term
+    term = objectives._bce(outputs[name], batch[name], weights.event_pos_weight)
+    return got[o]["pedal"] - float(objectives._masked_mean(term, batch["mask"]))
+
+  np.testing.assert_allclose(without("hybrid", "pedal_offset"), without("regression", "pedal_offset_reg"), rtol=1e-5)
 
 
 def test_pedal_f1_matches_a_hand_count():
@@ -153,7 +182,6 @@ def test_the_default_pedal_loss_does_not_take_over_the_shared_network():
 
   from configs import default
   from pianojax import models, objectives, state
-  from tests.conftest import tiny_config
 
   config = tiny_config("/tmp", **{"model.pedal": True, "objective": "regression"})
   model = models.build(config)

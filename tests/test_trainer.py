@@ -10,7 +10,7 @@ import jax
 import numpy as np
 import pytest
 
-from pianojax import checkpoints, decoding, input_pipeline, models, state, trainer
+from pianojax import checkpoints, decoding, heads, input_pipeline, models, state, trainer
 from pianojax import mesh as mesh_lib
 from pianojax.errors import UserError
 from tests.conftest import REPO, TINY_FLAGS, tiny_config
@@ -58,7 +58,7 @@ def test_one_and_eight_devices_take_the_same_steps(tfds_dir):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=1e-5)
 
 
-@pytest.mark.parametrize("objective", ["classification", "regression"])
+@pytest.mark.parametrize("objective", ["classification", "regression"])  # (hybrid mixes their terms: test_pedal.py)
 def test_objective_learns_a_fixed_batch_and_decodes_notes(tfds_dir, objective):
   config = tiny_config(tfds_dir, objective=objective, **{"model.pedal": True})  # (with the release and pedal heads)
   config.optim.learning_rate = 1e-2
@@ -79,7 +79,7 @@ def test_objective_learns_a_fixed_batch_and_decodes_notes(tfds_dir, objective):
   np.testing.assert_array_equal(batch["key_frame"][0], batch["frame"][0])
   assert probs["key_frame"][target].mean() > 2 * probs["key_frame"][~target].mean()
   # ...and decoding (thresholds between the two levels) gives notes on the right keys.
-  event = "onset_reg" if objective == "regression" else "onset"
+  event = heads.of(objective).onset
   onset_level = (probs[event][batch[event][0] > 0.5].mean() + probs[event].mean()) / 2
   frame_level = (probs["frame"][target].mean() + probs["frame"][~target].mean()) / 2
   settings = decoding.DecodeSettings.from_config(config.decode).replace(

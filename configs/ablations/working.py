@@ -18,7 +18,7 @@ Questions whose first answer hid a confound get rows that take it apart:
 - the band at equal bin count (the piano's band up to C8 against up to 8 kHz, 203 bins each; mel over 0-8 kHz
   against 27.5 Hz-8 kHz);
 - segment length at equal audio per step (batch x frames held at 512 frames);
-- the objective at this budget; per-beat framing, scored also at beat resolution (`beat onset F1`: a note counts
+- the objective at this budget (and the hybrid of regression's onsets with classification's ends); per-beat framing, scored also at beat resolution (`beat onset F1`: a note counts
   by its pitch and the beat it starts in, metrics.beat_metrics), where per-beat output can be right, and where a
   per-frame model can be compared with it on the same terms;
 - note ends: without the key-release and pedal heads, and with the note-end branch;
@@ -56,6 +56,9 @@ VARIANTS = (
   "hop_none: inference.segment_hop_frames=128",
   # Objective.
   "classification: objective=classification",
+  # ... and regression's onset triangles with classification's end events (the two rows above each won one side).
+  "hybrid: objective=hybrid",
+  "hybrid_end_branch: objective=hybrid model.end_context=True",
   # Note ends.
   "no_pedal_heads: model.pedal=False",
   "end_branch: model.end_context=True",
