@@ -22,6 +22,7 @@ def get_config():
   model.pedal = False  # models/default's network: no key-release or pedal heads, context dilations up to 8
   model.velocity_level = False
   model.context_dilations = (1, 2, 4, 8)
+  model.end_context = False
   config.init_from = "models/default"
 
   config.data.source = "device"

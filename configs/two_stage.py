@@ -26,6 +26,7 @@ def get_config():
   model.pedal = False  # models/default's heads and context, so its transcriber can be stage 2
   model.velocity_level = False
   model.context_dilations = (1, 2, 4, 8)
+  model.end_context = False
 
   config.data.source = "device"
   dev = config.data.device
