@@ -1,6 +1,10 @@
-"""Default configuration: the model we train on a GPU.
+"""The root configuration: every field, each research question among them, so an ablation is one `--config.x=y`
+flag.
 
-Every research question is a field here, so an ablation is one `--config.x=y` flag.
+The question fields sit at the reference values the questions started from (Onsets and Frames' 229 log-mel bands,
+the classification objective, spectrogram masking); the recipes that train models set the answers
+(docs/ABLATIONS.md): configs/pretrained.py (the shipped CPU model's recipe) and configs/large.py (the GPU job's).
+configs/tiny.py (the demo and the tests) builds on this file directly.
 """
 
 import ml_collections
