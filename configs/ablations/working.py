@@ -18,12 +18,15 @@ Questions whose first answer hid a confound get rows that take it apart:
 - the band at equal bin count (the piano's band up to C8 against up to 8 kHz, 203 bins each; mel over 0-8 kHz
   against 27.5 Hz-8 kHz);
 - segment length at equal audio per step (batch x frames held at 512 frames);
-- the objective at this budget (and the hybrid of regression's onsets with classification's ends); per-beat framing, scored also at beat resolution (`beat onset F1`: a note counts
-  by its pitch and the beat it starts in, metrics.beat_metrics), where per-beat output can be right, and where a
-  per-frame model can be compared with it on the same terms;
+- the objective at this budget (and the hybrid of regression's onsets with classification's ends); per-beat
+  framing, scored also at beat resolution (`beat onset F1`: a note counts by its pitch and the beat it starts in,
+  metrics.beat_metrics), where per-beat output can be right, and where a per-frame model can be compared with it
+  on the same terms;
 - note ends: without the key-release and pedal heads, and with the note-end branch;
 - device synthesis (data.source=device) with its variety on and off, against the rendered datasets, all evaluated
   on the held-out piano. (Two stages against one on mixtures: configs/ablations/two_stage.py, its own sweep.)
+Where a question's reference is another row (variety on against off, MFCC with against without truncation, ...),
+`sweep.pairs` compares the two rows directly.
 """
 
 from configs.ablations import base
@@ -95,5 +98,16 @@ def get_config():
   config.sweep.eval_max_records = 16  # every test clip (16 per set, 48 in all): the intervals are over clips
   config.sweep.seeds = 3
   config.sweep.reseed_within = 2.0
+  # Questions whose reference is another row than the baseline: "a - b: question", paired over clips.
+  config.sweep.pairs = (
+    "mfcc_203 - mel_203: the cepstral axis (all 203 coefficients: a rotation of the same 203 mel bands)",
+    "mfcc_40 - mfcc_203: MFCC's truncation (40 of 203 coefficients)",
+    "linear_equal_compute - linear_203: the linear spectrogram's 1,021 bins against 203, at equal compute",
+    "mel_203_full - mel_203: mel from 0 Hz against from 27.5 Hz (203 bands each)",
+    "device - device_plain: device synthesis, its variety (rooms, tunings, dampers, EQ) on against off",
+    "hybrid - classification: regression's onset triangles on classification's end events",
+    "hybrid_end_branch - end_branch: the hybrid objective with the note-end branch, against the branch alone",
+    "seg256 - seg64: 5.12 s segments against 1.28 s, at equal audio per step",
+  )
   config.sweep.beat_metrics = True  # per-beat framing scored where it can be right: onsets at beat resolution
   return config

@@ -11,6 +11,7 @@ An ablation config (configs/ablations/<name>.py) is a full config plus a `sweep`
   sweep.tune_data = ("folder", "name:validation")  # (optional) where to tune; default: sweep.eval's validation splits
   sweep.seeds = 3                           # (optional, default 1) seeds of the baseline (the first variant) ...
   sweep.reseed_within = 2.0                 # ... and of every variant within this many seed spreads of it
+  sweep.pairs = ("a - b: question",)        # (optional) rows compared with each other, paired over clips
   sweep.beat_metrics = True                 # (optional) also onsets at beat resolution (metrics.beat_metrics)
 
 A variant is `name: key=value key=value ...`; `|` separates stages trained one after the
@@ -433,6 +434,29 @@ def summary_table(groups: list[list[dict]], metric: str = "onset_f1") -> str:
   return "\n".join(lines)
 
 
+def pairs_table(groups: list[list[dict]], pairs, metric: str = "onset_f1") -> str:
+  """Markdown, one line per "a - b: question" of `pairs` (`sweep.pairs`) whose two rows have results: row a minus
+  row b, paired over clips (each row's seeds resampled on their own), for `metric` and onset+offset F1. Where the
+  baseline is not the reference a question needs (variety on vs off, MFCC with vs without truncation)."""
+  by_name = {g[0]["variant"]: g for g in groups if g}
+  shown = list(dict.fromkeys((metric, "onset_offset_f1")))
+  head = ["comparison", "question"] + [f"{LABELS.get(m, m)} difference [95%]" for m in shown] + ["seeds"]
+  lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + " |"]
+  for spec in pairs:
+    names, _, question = spec.partition(":")
+    a, _, b = (n.strip() for n in names.partition(" - "))
+    if a not in by_name or b not in by_name:
+      continue
+    cells = [f"{a} - {b}", question.strip()]
+    for m in shown:
+      sa, sb = _scores(by_name[a], m), _scores(by_name[b], m)
+      paired = sa is not None and sb is not None and sa.strata == sb.strata
+      cells.append(_difference_cell(stats.difference(sa, sb)) if paired else "-")
+    cells.append(f"{len(by_name[a])} / {len(by_name[b])}")
+    lines.append("| " + " | ".join(cells) + " |")
+  return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def _cell(value, scale: float) -> str:
   return "-" if value is None else f"{scale * value:.1f}"
 
@@ -475,7 +499,11 @@ def write_report(config, config_path: str, workdir: str, names: list[str]) -> li
         f"{100 * spread:.1f} points; rows within {within:g} spreads of it ({100 * within * spread:.1f} points) "
         f"train from {int(config.sweep.get('seeds', 1))} seeds.\n\n"
       )
-    f.write(summary_table(groups, metric) + "\n\nEvery set, every metric, and the command of each row:\n\n")
+    f.write(summary_table(groups, metric) + "\n\n")
+    paired = pairs_table(groups, config.sweep.get("pairs", ()), metric)
+    if paired:
+      f.write("Rows against each other (paired over clips, as against the baseline):\n\n" + paired + "\n\n")
+    f.write("Every set, every metric, and the command of each row:\n\n")
     f.write(table(groups, sets, metric) + "\n")
   plot(groups, metric, os.path.join(workdir, "results.png"), title=os.path.basename(config_path))
   return rows

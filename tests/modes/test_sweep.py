@@ -104,6 +104,7 @@ def test_sweep_runs_two_variants_then_resumes(tfds_dir, tmp_path):
   # here: the window is huge) except those left out by --variants.
   config.sweep.seeds = 2
   config.sweep.reseed_within = 1e9
+  config.sweep.pairs = ("hop - base: the inference hop", "nope - base: a row never run")
   lines.clear()
   sweep.sweep(config, "configs/ablations/x.py", work, only="base,hop", log=lines.append)
   second = json.load(open(os.path.join(work, "base", "seed1", "result.json")))
@@ -114,6 +115,11 @@ def test_sweep_runs_two_variants_then_resumes(tfds_dir, tmp_path):
   assert len(os.listdir(os.path.join(work, "runs"))) == 4  # one new run: hop shares base's seed-1 run
   report = open(os.path.join(work, "results.md")).read()
   summary, table = report.split("Every set, every metric")  # a short table first, then the full one
+  # rows against each other (here: the same trained weights at another inference hop), paired over the same clips
+  pair = next(line for line in summary.splitlines() if line.startswith("| hop - base |"))
+  cells = [c.strip() for c in pair.split("|")]
+  assert cells[2] == "the inference hop" and cells[-2] == "2 / 2" and "[" in cells[3] and "[" in cells[4]
+  assert "nope" not in report
   assert "mean onset F1 [95%]" in summary and summary.count("| base |") == 1 and "| hop |" in summary
   base_line = next(line for line in table.splitlines() if line.startswith("| base |"))
   two_stage_line = next(line for line in table.splitlines() if line.startswith("| two_stage |"))
