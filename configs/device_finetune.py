@@ -23,6 +23,7 @@ def get_config():
   model.velocity_level = False
   model.context_dilations = (1, 2, 4, 8)
   model.end_context = False
+  config.objective = "regression"
   config.init_from = "models/default"
 
   config.data.source = "device"

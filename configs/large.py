@@ -1,6 +1,7 @@
 """The large model (models/large, when a GPU lease has trained one): configs/pretrained.py's recipe (log-frequency
-frontend, regression objective, key-release and pedal heads) with a wider, deeper DenseNet in bfloat16, trained from
-device synthesis (no stored dataset) at GPU batch sizes. `scripts/gpu_job.sh` runs it in one device call:
+frontend, hybrid objective, note-end branch, key-release and pedal heads) with a wider, deeper DenseNet in
+bfloat16, trained from device synthesis (no stored dataset) at GPU batch sizes. `scripts/gpu_job.sh` runs it in one
+device call:
 
   bash scripts/gpu_job.sh OUT            # on the GPU host, with the assets and wheels carried
 """

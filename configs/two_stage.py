@@ -27,6 +27,7 @@ def get_config():
   model.velocity_level = False
   model.context_dilations = (1, 2, 4, 8)
   model.end_context = False
+  config.objective = "regression"
 
   config.data.source = "device"
   dev = config.data.device
