@@ -9,6 +9,7 @@ metrics as JSON lines and TensorBoard events.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
 import time
@@ -159,6 +160,26 @@ def evaluate(config, model, variables, mesh) -> dict[str, float]:
   return {f"eval/{name}/{k}": v for name, avg in result.items() for k, v in avg.items()}
 
 
+def settle_lazy_imports() -> None:
+  """Loads the data libraries now, in this thread, before any checkpoint is saved.
+
+  tensorflow_datasets (and the grain modules it loads) import some modules under etils' `lazy_imports`, which swaps
+  `builtins.__import__` for the whole process while they load: an import in orbax's asynchronous save thread
+  during that window gets a placeholder, and the save fails with "'LazyModule' object is not callable" (twice in
+  17 fresh sweep processes, each time when the datasets were first opened during step 0's save). Absent libraries
+  are skipped (the GPU image has neither: device synthesis needs neither).
+  """
+  try:
+    tfds = importlib.import_module("tensorflow_datasets")
+    for name in ("core", "features", "data_source", "builder", "download", "decode"):
+      getattr(tfds, name)  # (each public name is resolved, with the modules behind it, on first access)
+    # ... and what opening a built dataset loads (its metadata, and the grain data sources tfds reads through)
+    importlib.import_module("tensorflow_datasets.core.dataset_metadata")
+    importlib.import_module("grain")
+  except ImportError:
+    return
+
+
 def train_and_evaluate(config, workdir: str, log=print) -> dict:
   """Trains `config.train.steps` steps in `workdir`, resuming from its latest checkpoint.
 
@@ -166,6 +187,7 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
     The last evaluation metrics (and "step").
   """
   os.makedirs(workdir, exist_ok=True)
+  settle_lazy_imports()
   mesh = mesh_lib.data_mesh()
   n_dev = mesh.devices.size
   if config.train.batch_size % n_dev:

@@ -246,3 +246,38 @@ def test_beat_framing_learns_a_fixed_batch(tfds_dir):
   target = batch["frame"] > 0.5
   assert target.any()
   assert frame[target].mean() > 2 * frame[~target].mean()
+
+
+SPY = """
+import contextlib, sys
+from etils import epy
+from etils.epy import lazy_imports_utils
+original, seen = lazy_imports_utils.lazy_imports, []
+@contextlib.contextmanager
+def spy(*args, **kwargs):
+  seen.append(sys._getframe(2).f_globals.get("__name__"))
+  with original(*args, **kwargs):
+    yield
+epy.lazy_imports = lazy_imports_utils.lazy_imports = spy
+from pianojax import datasets, trainer
+from tests.conftest import tiny_config
+trainer.settle_lazy_imports()
+print("settled:", len(seen))
+seen.clear()
+config = tiny_config(sys.argv[1])
+sources, _ = trainer.training_sources(config)
+sources[0][0]
+print("then:", ",".join(seen))
+"""
+
+
+def test_the_data_libraries_load_before_a_checkpoint_save_thread_exists(tfds_dir):
+  # etils' lazy_imports swaps builtins.__import__ for the whole process while a module loads: a save thread's
+  # imports in that window fail. After settle_lazy_imports, opening and reading the datasets loads no such module
+  # (a fresh process: in this one, earlier tests have loaded everything already).
+  out = subprocess.run(
+    [sys.executable, "-c", SPY, str(tfds_dir)], capture_output=True, text=True, cwd=REPO, check=True
+  ).stdout
+  settled = int(out.split("settled:")[1].split()[0])
+  assert settled > 5, out  # it did load the lazily importing modules (tensorflow_datasets' core among them)
+  assert out.strip().endswith("then:"), out
