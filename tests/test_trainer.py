@@ -238,7 +238,7 @@ def test_beat_framing_learns_a_fixed_batch(tfds_dir):
   batch = fixed_batch(config, n=8, seed=3)
   assert batch["beat_ids"].shape == (8, config.data.segment_frames)
   assert (batch["beat_ids"].max(axis=1) > 0).all()  # every segment has beats to pool between
-  losses, trained, _ = run_steps(config, batch, jax.devices(), 50)
+  losses, trained, _ = run_steps(config, batch, jax.devices()[:2], 30)
   assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:3]), losses
   model = models.build(config)
   logits = model.apply(trained.variables, batch["audio"], train=False, beat_ids=batch["beat_ids"])
