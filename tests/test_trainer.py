@@ -65,7 +65,7 @@ def test_objective_learns_a_fixed_batch_and_decodes_notes(tfds_dir, objective):
   config.optim.warmup_steps = 5
   config.train.steps = 50
   batch = fixed_batch(config, n=8, seed=3)
-  losses, trained, _ = run_steps(config, batch, jax.devices(), 50)
+  losses, trained, _ = run_steps(config, batch, jax.devices()[:2], 50)  # (eight devices: the test above)
   assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:3]), losses
   model = models.build(config)
   logits = model.apply(trained.variables, batch["audio"][:1], train=False)
