@@ -1,16 +1,18 @@
-"""The training stream (deterministic, augmented, resumable) and its sharded batches, on built datasets."""
+"""The training stream (deterministic, augmented, resumable) and its sharded batches, on built datasets (the shared
+tiny chords and mixtures: building every synthetic dataset is test_synthetic.py's)."""
 
 import jax
 import numpy as np
 
 from pianojax import datasets, input_pipeline
 from pianojax import mesh as mesh_lib
+from tests.conftest import tiny_config
 
 
-def test_train_segments_deterministic_augmented_and_shifted(synthetic_cfg):
-  cfg = synthetic_cfg
+def test_train_segments_deterministic_augmented_and_shifted(tfds_dir):
+  cfg = tiny_config(tfds_dir)
   spec = input_pipeline.SegmentSpec.from_config(cfg)
-  src = datasets.data_source(cfg, "notes", "train")
+  src = datasets.data_source(cfg, "chords", "train")
   plain = input_pipeline.TrainSegments([src], [1.0], spec, None, seed=1)
   aug_cfg = cfg.data.augment.to_dict()
   aug_cfg.update(pitch_shift=4, detune_cents=0.0, mixup_prob=0.0, noise_prob=0.0, gain_db=0.0)
@@ -36,8 +38,8 @@ class _Cfg(dict):
   __getattr__ = dict.__getitem__
 
 
-def test_batches_shard_over_8_devices(synthetic_cfg):
-  cfg = synthetic_cfg
+def test_batches_shard_over_8_devices(tfds_dir):
+  cfg = tiny_config(tfds_dir)
   assert jax.device_count() == 8
   spec = input_pipeline.SegmentSpec.from_config(cfg)
   src = datasets.data_source(cfg, "mixtures", "train")
