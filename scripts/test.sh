@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up (scripts/setup.sh) and runs the linter and the test suite. Extra arguments go to pytest.
 # Two pytest workers (pytest-xdist, a test file per worker at a time): most of the suite's time is XLA compiling,
-# one core per program, so two cores finish it sooner. PIANOJAX_TEST_WORKERS=0 runs it in one process.
+# one core per program, so two cores finish it sooner. PIANOJAX_TEST_WORKERS=0 runs it in one process. The 25
+# slowest tests are listed at the end (what to trim when the suite nears its 15 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,7 +10,7 @@ bash scripts/setup.sh
 .venv/bin/ruff format --check .
 workers=${PIANOJAX_TEST_WORKERS:-2}
 if [ "$workers" = 0 ]; then
-  .venv/bin/python -m pytest "$@"
+  .venv/bin/python -m pytest --durations=25 "$@"
 else
-  .venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"
+  .venv/bin/python -m pytest -n "$workers" --dist loadfile --durations=25 "$@"
 fi
