@@ -51,4 +51,5 @@ def get_config(variants=("baseline:",)) -> ml_collections.ConfigDict:
   sweep.eval_max_records = 8
   sweep.metric = "onset_f1"
   sweep.tune = True  # each variant decodes with its own best thresholds on the validation splits
+  sweep.archive = ""  # a repository folder that keeps each finished row (pianojax/modes/sweep.py): set per sweep
   return config

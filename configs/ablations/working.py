@@ -110,4 +110,7 @@ def get_config():
     "seg256 - seg64: 5.12 s segments against 1.28 s, at equal audio per step",
   )
   config.sweep.beat_metrics = True  # per-beat framing scored where it can be right: onsets at beat resolution
+  # Every finished row is kept here (committed): the sweep resumes from it on a fresh machine, and its report is
+  # rebuilt from it without training.
+  config.sweep.archive = "docs/ablations/working"
   return config

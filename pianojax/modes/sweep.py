@@ -13,6 +13,7 @@ An ablation config (configs/ablations/<name>.py) is a full config plus a `sweep`
   sweep.reseed_within = 2.0                 # ... and of every variant within this many seed spreads of it
   sweep.pairs = ("a - b: question",)        # (optional) rows compared with each other, paired over clips
   sweep.beat_metrics = True                 # (optional) also onsets at beat resolution (metrics.beat_metrics)
+  sweep.archive = "docs/ablations/working"  # (optional) a folder (committed) that keeps every finished row
 
 A variant is `name: key=value key=value ...`; `|` separates stages trained one after the
 other, each stage starting from the previous stage's weights (`init_from`), e.g. pretraining
@@ -26,6 +27,11 @@ settings (the `inference` and `decode` sections) share one run. Each finished ro
 `<workdir>/<name>/result.json` at once, so an interrupted sweep resumes where it stopped (and a
 half-trained variant resumes from its own last checkpoint). The table (results.md, with the exact
 command of every row) and the plot (results.png) are rebuilt from those files after every row.
+
+A workdir holds checkpoints and is not kept anywhere; the rows are small. With `sweep.archive`, each finished
+row is also copied to `<archive>/<name>[/seed<k>]/result.json` (a folder in the repository: commit it), and a row
+found there is taken from it instead of trained, so a sweep resumes on a fresh machine or a clean clone, and the
+report of a finished sweep is rebuilt from the archive alone without training anything.
 
 Statistics (pianojax.stats): each row keeps its per-clip scores, so the table gives every row's mean with a
 bootstrap interval over test clips (and seeds), its difference from the baseline with a paired interval, and
@@ -264,6 +270,11 @@ def sweep(config, config_path: str, workdir: str, *, only: str | None = None, ba
     raise UserError(f"no variant named {', '.join(sorted(unknown))} in {config_path} (has {', '.join(names)})")
   seeds = int(config.sweep.get("seeds", 1))
 
+  archive = str(config.sweep.get("archive", "") or "")
+
+  if archive:
+    _sync_archive(archive, workdir, names, log)
+
   def run_one(variant: Variant, k: int) -> None:
     path = result_path(workdir, variant.name, k)
     if os.path.exists(path):
@@ -272,10 +283,9 @@ def sweep(config, config_path: str, workdir: str, *, only: str | None = None, ba
     row = run_variant(
       config, config_path, replicate(variant, k, config.seed), workdir, base_flags=base_flags, log=log, k=k
     )
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-      json.dump(row, f, indent=1)
-    os.replace(path + ".tmp", path)
+    _write_row(path, row)
+    if archive:
+      _write_row(result_path(archive, variant.name, k), row)
     write_report(config, config_path, workdir, names)
 
   # The baseline's seeds first (their spread decides which rows need more seeds), then row by row: its first seed,
@@ -292,6 +302,36 @@ def sweep(config, config_path: str, workdir: str, *, only: str | None = None, ba
   rows = write_report(config, config_path, workdir, names)
   log(f"sweep: {len(rows)}/{len(names)} variants done -> {os.path.join(workdir, 'results.md')}")
   return rows
+
+
+def _sync_archive(archive: str, workdir: str, names: list[str], log) -> None:
+  """Copies the archive's rows into the workdir (a fresh machine resumes where the sweep stopped) and the workdir's
+  rows into the archive (rows finished before the archive was set)."""
+  for name in names:
+    k = 0
+    while True:
+      kept, path = result_path(archive, name, k), result_path(workdir, name, k)
+      if not os.path.exists(path):
+        if not os.path.exists(kept):
+          break
+        log(f"[{name}] {f'seed {k} ' if k else ''}done earlier, kept in the archive: {kept}")
+        _write_row(path, _read_row(kept))
+      elif not os.path.exists(kept):
+        _write_row(kept, _read_row(path))
+      k += 1
+
+
+def _read_row(path: str) -> dict:
+  with open(path) as f:
+    return json.load(f)
+
+
+def _write_row(path: str, row: dict) -> None:
+  """Writes a row atomically (a crash leaves the old file or none, never half a row)."""
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path + ".tmp", "w") as f:
+    json.dump(row, f, indent=1)
+  os.replace(path + ".tmp", path)
 
 
 def reseeded(config, workdir: str, names: list[str]) -> list[str]:

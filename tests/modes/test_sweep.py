@@ -104,6 +104,7 @@ def test_sweep_runs_two_variants_then_resumes(tfds_dir, tmp_path):
   # here: the window is huge) except those left out by --variants.
   config.sweep.seeds = 2
   config.sweep.reseed_within = 1e9
+  config.sweep.archive = str(tmp_path / "kept")  # (a repository folder in a real sweep): earlier rows go in too
   config.sweep.pairs = ("hop - base: the inference hop", "nope - base: a row never run")
   lines.clear()
   sweep.sweep(config, "configs/ablations/x.py", work, only="base,hop", log=lines.append)
@@ -127,6 +128,19 @@ def test_sweep_runs_two_variants_then_resumes(tfds_dir, tmp_path):
   # (from the end: command, minutes, steps, GFLOP, seeds, difference from the baseline, interval)
   assert base_cells[-6] == "2" and base_cells[-7] == "-" and base_cells[-8].endswith("]")
   assert two_stage_cells[-6] == "1" and two_stage_cells[-7].startswith(("+", "-")) and "[" in two_stage_cells[-7]
+
+  # The archive kept every finished row; a fresh machine (an empty workdir) resumes from it without training and
+  # rebuilds the same report.
+  for name, k in (("base", 0), ("base", 1), ("two_stage", 0), ("hop", 0), ("hop", 1)):
+    assert json.load(open(sweep.result_path(config.sweep.archive, name, k))) == json.load(
+      open(sweep.result_path(work, name, k))
+    )
+  fresh = str(tmp_path / "fresh")
+  lines.clear()
+  sweep.sweep(config, "configs/ablations/x.py", fresh, only="base,hop", log=lines.append)
+  assert not any(" stage " in line for line in lines) and not os.path.exists(os.path.join(fresh, "runs"))
+  assert sum("kept in the archive" in line for line in lines) == 5
+  assert open(os.path.join(fresh, "results.md")).read().split("Every set")[0] == summary
 
 
 def test_beat_framing_trains_and_pools(tfds_dir, tmp_path):
