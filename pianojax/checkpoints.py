@@ -224,13 +224,16 @@ def restore_variables(path: str, config, abstract: dict | None = None) -> dict:
 
 def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
   """`variables` (a new model's, initialised) with every array that `path`'s checkpoint has at the same place and
-  shape, for `init_from` into a model that grew (new heads, more context layers); (merged, names of the arrays
-  kept new). A kernel that sees appended inputs (a head given more features) keeps its old rows, the new ones
-  zero. A checkpoint of the same model restores whole.
+  shape, for `init_from` into a model that grew (new heads, more context layers) or changed objective; (merged,
+  names of the arrays kept new). A kernel that sees appended inputs (a head given more features) keeps its old
+  rows, the new ones zero. A checkpoint of the same model restores whole. Heads are named after what they predict
+  (`heads.of`: "offset" is an event, "offset_reg" a triangle), so across objectives the heads both have carry
+  over and the others start fresh: a regression model started as a hybrid one keeps its onset triangles, frame and
+  velocity heads and learns end events.
 
   Raises:
-    CheckpointError: the checkpoint's frontend or objective differ (its weights would mean something else), or
-      nothing in it fits.
+    CheckpointError: the checkpoint's frontend differs (its weights would read other features), or nothing in it
+      fits.
   """
   saved, root, step = read_config(path)
   try:
@@ -238,12 +241,9 @@ def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
     return restore_variables(path, config), []
   except CheckpointError:
     pass
-  for field in ("frontend", "objective"):
-    a, b = settings.lookup(settings.as_dict(saved), field), settings.lookup(settings.as_dict(config), field)
-    if a[0][a[1]] != b[0][b[1]]:
-      raise CheckpointError(
-        f"init_from {root} step {step}: its {field} differs from the config's; cannot start from it"
-      )
+  a, b = settings.lookup(settings.as_dict(saved), "frontend"), settings.lookup(settings.as_dict(config), "frontend")
+  if a[0][a[1]] != b[0][b[1]]:
+    raise CheckpointError(f"init_from {root} step {step}: its frontend differs from the config's; cannot start from it")
   old = restore_variables(path, saved)
   old_leaves = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(old)}
   fresh = []

@@ -117,6 +117,20 @@ def test_a_checkpoint_from_before_the_pedal_heads_restores_grows_or_fails_clearl
   velocity = np.asarray(merged["params"]["head_velocity"]["kernel"])
   old_rows = old_state.params["head_velocity"]["kernel"].shape[0]
   assert velocity.shape[0] > old_rows and not velocity[old_rows:].any()
-  other = tiny_config(tfds_dir, **{"objective": "regression"})
-  with pytest.raises(checkpoints.CheckpointError, match="objective differs"):
+  # another objective: the heads both objectives have (offset events, frame, velocity) carry over, the onset
+  # triangles start fresh
+  hybrid = tiny_config(tfds_dir, **{"objective": "hybrid", "model.pedal": False})
+  fresh_model = state.init_variables(models.build(hybrid), hybrid, jax.random.key(2))
+  merged, fresh = checkpoints.restore_into(str(tmp_path / "old"), hybrid, fresh_model)
+  assert fresh and all("['head_onset_reg']" in name for name in fresh)
+  for head in ("head_offset", "head_frame", "DenseNet_0"):
+    for (_, a), (_, b) in zip(
+      jax.tree_util.tree_leaves_with_path(merged["params"][head]),
+      jax.tree_util.tree_leaves_with_path(old_state.params[head]),
+      strict=True,
+    ):
+      np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  # ... but not another frontend: its weights would read other features
+  other = tiny_config(tfds_dir, **{"frontend.n_mels": 64})
+  with pytest.raises(checkpoints.CheckpointError, match="frontend differs"):
     checkpoints.restore_into(str(tmp_path / "old"), other, grown)
