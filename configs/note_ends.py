@@ -18,6 +18,17 @@ again, take that model out of git and start from it:
   ... --config.init_from=/tmp/s10/models/default
 
 Then tune and export as docs/MODEL.md says.
+
+Session 16 (docs/MODEL.md, "Session 16") moved that model to the hybrid objective in two more stages of this
+recipe: end events on the branch with the trunk still frozen, then the whole network:
+
+  python launch.py --mode=train --config=configs/note_ends.py --config.data.synth.midi_dir=../shared/midi \
+    --config.objective=hybrid --config.model.velocity_level=True --config.init_from=SESSION11_MODEL \
+    --workdir=outputs/note_ends_hybrid
+  python launch.py --mode=train --config=configs/note_ends.py --config.data.synth.midi_dir=../shared/midi \
+    --config.objective=hybrid --config.model.velocity_level=True --config.init_from=outputs/note_ends_hybrid \
+    --config.train.freeze=none --config.train.steps=1500 --config.optim.learning_rate=3e-4 --config.seed=5 \
+    --workdir=outputs/note_ends_hybrid_full
 """
 
 from configs import device_finetune
@@ -33,7 +44,7 @@ def get_config():
   # As run: the pedal loss at its weight then (configs/default.py has since divided it by 88). With the trunk frozen
   # the pedal heads read the note-end branch alone, so their weight cannot take the onsets over here.
   config.loss.pedal_weight = 0.5
-  config.init_from = "models/default"  # session 10's model when this ran (see above)
+  config.init_from = "models/default"  # session 10's model when the first stage ran (see above)
 
   config.optim.learning_rate = 1e-3
   config.optim.warmup_steps = 50

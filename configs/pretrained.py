@@ -36,7 +36,7 @@ def get_config():
 
   # Onsets (notes, pedal presses) as Kong et al.'s triangles, ends (offsets, key releases, pedal releases) as
   # classification events: in the working sweep +3.3 onset F1 and +12.9 onset+offset F1 over regression throughout
-  # (docs/ABLATIONS.md, row hybrid; the shipped models/default was trained with "regression").
+  # (docs/ABLATIONS.md, row hybrid; models/default, trained with "regression", moved to it in session 16).
   config.objective = "hybrid"
 
   model = config.model
