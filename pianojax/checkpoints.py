@@ -222,6 +222,12 @@ def restore_variables(path: str, config, abstract: dict | None = None) -> dict:
   return {k: restored[k] for k in abstract}
 
 
+def _field(config, name: str):
+  """A config's value at dotted `name` (a section comes back as a dict)."""
+  parent, key = settings.lookup(settings.as_dict(config), name)
+  return parent[key]
+
+
 def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
   """`variables` (a new model's, initialised) with every array that `path`'s checkpoint has at the same place and
   shape, for `init_from` into a model that grew (new heads, more context layers) or changed objective; (merged,
@@ -241,8 +247,7 @@ def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
     return restore_variables(path, config), []
   except CheckpointError:
     pass
-  a, b = settings.lookup(settings.as_dict(saved), "frontend"), settings.lookup(settings.as_dict(config), "frontend")
-  if a[0][a[1]] != b[0][b[1]]:
+  if _field(saved, "frontend") != _field(config, "frontend"):
     raise CheckpointError(f"init_from {root} step {step}: its frontend differs from the config's; cannot start from it")
   old = restore_variables(path, saved)
   old_leaves = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(old)}
@@ -322,8 +327,7 @@ def restore_stage(path: str, stage: str, config, variables: dict) -> dict:
   if not two_stage and stage == "separator":
     raise CheckpointError(f"{where}: a one-stage model has no separator")
   for field in ("frontend", "objective", "data.segment_frames"):
-    a, b = settings.lookup(settings.as_dict(saved), field), settings.lookup(settings.as_dict(config), field)
-    if a[0][a[1]] != b[0][b[1]]:
+    if _field(saved, field) != _field(config, field):
       raise CheckpointError(f"{where}: its {field} differs from the config's; its weights would mean something else")
   old = restore_variables(path, saved)
   merged = {collection: dict(tree) for collection, tree in variables.items()}

@@ -2,11 +2,10 @@
 outputs."""
 
 import json
-import re
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, readme_example_onset_f1
 
 NOTEBOOK = REPO / "notebooks" / "pianojax_tour.ipynb"
 
@@ -35,8 +34,7 @@ def test_the_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
   text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
   images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
   # the shipped model on the example, as the demo prints it and the README quotes it
-  quoted = re.search(r"shipped model on the example: (onset F1 [0-9.]+%)", (REPO / "README.md").read_text())
-  assert quoted and quoted.group(1) in text
+  assert f"onset F1 {readme_example_onset_f1()}%" in text
   assert "| mel |" in text and "| mfcc |" in text  # the ablation's table
   assert images >= 3  # the frontend views, the piano roll, the loss curve
   assert (tmp_path / "run" / "metrics.jsonl").is_file() and (tmp_path / "prelude_c_roll.png").is_file()
