@@ -1,11 +1,12 @@
 """Training a two-stage model one part at a time (models.TwoStage, state.make_optimizer's freeze): each part moves
 its stages and leaves the other bit-identical."""
 
+import jax
 import numpy as np
 import pytest
 
 from pianojax import checkpoints, settings, trainer
-from tests.conftest import TWO_STAGE, stage_leaves
+from tests.conftest import REPO, TWO_STAGE, stage_leaves
 
 
 @pytest.mark.parametrize(
@@ -26,3 +27,20 @@ def test_each_training_part_moves_its_stages_and_freezes_the_other(device_assets
       not np.array_equal(a, b) for a, b in zip(stage_leaves(start, stage), stage_leaves(end, stage), strict=True)
     )
     assert changed == (stage in moved), stage
+
+
+def test_the_two_stage_config_takes_its_transcriber_from_the_shipped_model():
+  """configs/two_stage.py names models/default as stage 2's start: the shipped checkpoint fits it (frontend,
+  objective, heads, shapes), so the recipe its docstring gives runs as written."""
+  from configs import two_stage
+  from pianojax import models, state
+
+  config = two_stage.get_config()
+  settings.validate(config)
+  start = REPO / config.separation.transcriber_from  # (launch.py runs from the repository's root)
+  assert start.samefile(checkpoints.DEFAULT_MODEL)
+  abstract = state.abstract_variables(models.build(config), config)
+  merged = checkpoints.restore_stage(str(start), "transcriber", config, abstract)
+  _, _, shipped = checkpoints.load_model(checkpoints.DEFAULT_MODEL)
+  for a, b in zip(jax.tree.leaves(shipped["params"]), stage_leaves(merged, "transcriber"), strict=True):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
