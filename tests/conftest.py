@@ -145,13 +145,14 @@ def tfds_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def synthetic_cfg(tmp_path_factory):
-  """configs/tiny.py with every synthetic dataset built (6 / 2 / 2 examples of 3 s)."""
+def synthetic_cfg(tfds_dir):
+  """configs/tiny.py with every synthetic dataset built (6 / 2 / 2 examples of 3 s), in `tfds_dir`: its chords and
+  mixtures have the same settings (so the same names) and are not built twice."""
   from configs import tiny
   from pianojax import datasets
 
   c = tiny.get_config()
-  c.data.tfds_dir = str(tmp_path_factory.mktemp("tfds_all"))
+  c.data.tfds_dir = str(tfds_dir)
   c.data.synth.sizes = {"train": 6, "validation": 2, "test": 2}
   c.data.synth.example_seconds = 3.0
   datasets.build(c, list(datasets.SYNTHETIC), log=lambda *_: None)
