@@ -10,9 +10,9 @@ Every variant starts from the shipped model (models/default) and trains on the s
 - separated / clean / joint: stage 1 trained B/2 steps, then stage 2 B/2 steps on stage 1's output, on the clean
   piano's spectrogram, or end to end through stage 1 (the separation loss kept, weight 1).
 
-Compute per step (forward GFLOP per audio second: transcriber 0.36, separator 0.29; backward = 2x forward): single
-3 x 0.36; separator alone 3 x 0.29; transcriber on separated or clean 0.29 + 3 x 0.36; joint 3 x 0.65; the
-table in docs/ABLATIONS.md gives each row's total. Evaluated on the test-split mixtures played by the held-out
+Compute per step (forward GFLOP per audio second: the shipped transcriber 0.45 since session 16, session 10's
+0.36; separator 0.29; backward = 2x forward): single 3 x 0.45; separator alone 3 x 0.29; transcriber on separated
+or clean 0.29 + 3 x 0.45; joint 3 x 0.74; the tables in docs/ABLATIONS.md ("Two stages") give each row's total. Evaluated on the test-split mixtures played by the held-out
 MuseScore grand, with and without their accompaniment (the same pieces), and separation quality where the clean
 piano is known; decoding thresholds tuned per variant on the validation mixtures played by a training piano:
 
