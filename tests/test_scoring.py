@@ -11,7 +11,7 @@ from tests.conftest import REPO, tiny_config
 
 
 def test_train_time_evaluation_equals_the_eval_command(run_dir, tfds_dir, tmp_path):
-  config = tiny_config(tfds_dir)
+  config = tiny_config(tfds_dir, **{"train.eval_datasets": ("chords",)})
   _, model, variables = checkpoints.load_model(str(run_dir))
   during_training = trainer.evaluate(config, model, variables, mesh.data_mesh())
   assert during_training  # eval/chords/<metric>

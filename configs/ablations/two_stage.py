@@ -12,9 +12,10 @@ Every variant starts from the shipped model (models/default) and trains on the s
 
 Compute per step (forward GFLOP per audio second: the shipped transcriber 0.45 since session 16, session 10's
 0.36; separator 0.29; backward = 2x forward): single 3 x 0.45; separator alone 3 x 0.29; transcriber on separated
-or clean 0.29 + 3 x 0.45; joint 3 x 0.74; the tables in docs/ABLATIONS.md ("Two stages") give each row's total. Evaluated on the test-split mixtures played by the held-out
-MuseScore grand, with and without their accompaniment (the same pieces), and separation quality where the clean
-piano is known; decoding thresholds tuned per variant on the validation mixtures played by a training piano:
+or clean 0.29 + 3 x 0.45; joint 3 x 0.74; the tables in docs/ABLATIONS.md ("Two stages") give each row's total.
+Evaluated on the test-split mixtures played by the held-out MuseScore grand, with and without their accompaniment
+(the same pieces), and separation quality where the clean piano is known; decoding thresholds tuned per variant on
+the validation mixtures played by a training piano:
 
   python launch.py --mode=build_data --config=configs/two_stage.py --config.data.synth.midi_dir=../shared/midi
   python launch.py --mode=render --config=configs/pretrained.py --config.data.synth.midi_dir=../shared/midi \\
