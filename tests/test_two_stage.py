@@ -31,7 +31,8 @@ def test_each_training_part_moves_its_stages_and_freezes_the_other(device_assets
 
 def test_the_two_stage_config_takes_its_transcriber_from_the_shipped_model():
   """configs/two_stage.py names models/default as stage 2's start: the shipped checkpoint fits it (frontend,
-  objective, heads, shapes), so the recipe its docstring gives runs as written."""
+  objective, heads, shapes), so the recipe its docstring gives runs as written, and the config decodes as the
+  shipped model does (a new shipped model changes both together)."""
   from configs import two_stage
   from pianojax import models, state
 
@@ -39,6 +40,7 @@ def test_the_two_stage_config_takes_its_transcriber_from_the_shipped_model():
   settings.validate(config)
   start = REPO / config.separation.transcriber_from  # (launch.py runs from the repository's root)
   assert start.samefile(checkpoints.DEFAULT_MODEL)
+  assert config.decode.to_dict() == checkpoints.model_config().decode.to_dict()
   abstract = state.abstract_variables(models.build(config), config)
   merged = checkpoints.restore_stage(str(start), "transcriber", config, abstract)
   _, _, shipped = checkpoints.load_model(checkpoints.DEFAULT_MODEL)
