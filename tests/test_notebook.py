@@ -25,6 +25,7 @@ def test_the_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
   import nbformat
 
   monkeypatch.setenv("PIANOJAX_TOUR_STEPS", "8")
+  monkeypatch.setenv("PIANOJAX_TOUR_CLIPS", "4")
   monkeypatch.setenv("XLA_FLAGS", "")  # (one CPU device, as a user has; the tests force 8)
   monkeypatch.setenv("PIANOJAX_TOUR_DIR", str(tmp_path))
   nb = nbformat.read(NOTEBOOK, as_version=4)

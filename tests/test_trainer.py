@@ -63,9 +63,9 @@ def test_objective_learns_a_fixed_batch_and_decodes_notes(tfds_dir, objective):
   config = tiny_config(tfds_dir, objective=objective, **{"model.pedal": True})  # (with the release and pedal heads)
   config.optim.learning_rate = 1e-2
   config.optim.warmup_steps = 5
-  config.train.steps = 50
+  config.train.steps = 30
   batch = fixed_batch(config, n=8, seed=3)
-  losses, trained, _ = run_steps(config, batch, jax.devices()[:2], 50)  # (eight devices: the test above)
+  losses, trained, _ = run_steps(config, batch, jax.devices()[:2], 30)  # (eight devices: the test above)
   assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:3]), losses
   model = models.build(config)
   logits = model.apply(trained.variables, batch["audio"][:1], train=False)
