@@ -42,12 +42,13 @@ def get_config():
   st.transcriber_from = "models/default"
   st.loss = "l1_log"
 
-  dec = config.decode  # models/default's decoding (docs/MODEL.md, "Session 16")
+  dec = config.decode  # models/default's decoding (docs/MODEL.md, "Session 16"; end events confirmed since session 18)
   dec.onset_threshold = 0.7
   dec.frame_threshold = 0.2
   dec.offset_threshold = 0.5
   dec.pedal_threshold = 0.6
   dec.release_threshold = 0.2
+  dec.end_confirm_threshold = 0.7
   config.inference.segment_hop_frames = 192
 
   config.optim.learning_rate = 1e-3  # fine-tuning from the shipped weights

@@ -85,6 +85,12 @@ _RELEASE = flags.DEFINE_float(
 _PEDAL_THRESHOLD = flags.DEFINE_float(
   "pedal_threshold", None, "Decoding: sustain-pedal probability above which the pedal is down (default: the model's)."
 )
+_CONFIRM = flags.DEFINE_float(
+  "end_confirm_threshold",
+  None,
+  "Decoding: an offset or key-release event ends a note only where its frame probability falls below this within "
+  "100 ms (0: every event does; default: the model's).",
+)
 _PEDAL = flags.DEFINE_enum(
   "pedal",
   "cc64",
@@ -139,7 +145,7 @@ def main(argv):
   compile_cache.enable()
   decode = {
     f.name: f.value
-    for f in (_ONSET, _FRAME, _OFFSET, _MIN_NOTE, _MIN_REPEAT, _RELEASE, _PEDAL_THRESHOLD)
+    for f in (_ONSET, _FRAME, _OFFSET, _MIN_NOTE, _MIN_REPEAT, _RELEASE, _PEDAL_THRESHOLD, _CONFIRM)
     if f.value is not None
   }
   args = Args(

@@ -9,7 +9,10 @@
   first peak at least `min_note_ms` after the onset), else from the frame roll.
 - hybrid: onsets (and pedal presses) as regression, offsets (and releases) as classification. Each head is read
   as its name says (`heads.is_triangle`).
-Notes shorter than `min_note_ms` are dropped.
+Notes shorter than `min_note_ms` are dropped. With `end_confirm_threshold`, an end event counts only where the
+note's frame probability (the key-frame probability, for a key release) falls below it within `CONFIRM_MS`: the
+event heads also fire inside notes that go on sounding (a long note's decay), and the frame heads say which events
+ended something.
 
 A model with key-release and pedal heads (`model.pedal`) also gives, for the same notes, where each key was let go
 (the first frame after the onset where the key-release frame probability falls below `release_threshold`, or an
@@ -31,6 +34,8 @@ from pianojax import heads
 from pianojax.errors import UserError
 from pianojax.notes import MIN_PITCH, NoteSequence
 
+CONFIRM_MS = 100.0  # how soon after an end event the frame probability must fall (`end_confirm_threshold`)
+
 
 @dataclasses.dataclass(frozen=True)
 class DecodeSettings:
@@ -43,6 +48,9 @@ class DecodeSettings:
   min_repeat_ms: float  # two onset peaks of one key closer than this are one attack (regression)
   release_threshold: float = 0.5  # key-release frame probability below which a key is up (model.pedal)
   pedal_threshold: float = 0.5  # sustain-pedal frame probability above which the pedal is down (model.pedal)
+  # An offset (key-release) event ends a note only where the note's frame (key-frame) probability falls below this
+  # within CONFIRM_MS of it; 0: every event ends the note it falls in (what decoding did before session 18).
+  end_confirm_threshold: float = 0.0
 
   def __post_init__(self):
     for field in dataclasses.fields(self):
@@ -176,6 +184,7 @@ def _notes(probs, frame_rate: float, names: heads.EventHeads, settings: DecodeSe
   releases, release_triangles = probs.get(names.key_offset), heads.is_triangle(names.key_offset)
   min_frames = settings.min_note_ms * frame_rate / 1000.0
   min_gap = settings.min_repeat_ms * frame_rate / 1000.0
+  confirm = _Confirm(settings.end_confirm_threshold, max(1, round(CONFIRM_MS * frame_rate / 1000.0)))
   pitch, on_t, off_t, release_t, vel = [], [], [], [], []
   for k in range(frame.shape[1]):
     # One key at a time in float32 (outputs may arrive as float16: an hour's worth of all of them in float32
@@ -187,13 +196,15 @@ def _notes(probs, frame_rate: float, names: heads.EventHeads, settings: DecodeSe
       starts = _runs_start(onset >= settings.onset_threshold)
     if not len(starts):
       continue
-    held = np.asarray(frame[:, k], np.float32) >= settings.frame_threshold
+    frame_k = np.asarray(frame[:, k], np.float32)
+    held = frame_k >= settings.frame_threshold
     offset = np.asarray(offsets[:, k], np.float32)
-    off_peaks = _events(offset, settings.offset_threshold, offset_triangles)
+    off_peaks = confirm.kept(_events(offset, settings.offset_threshold, offset_triangles), frame_k)
     if key_frame is not None:
-      down = np.asarray(key_frame[:, k], np.float32) >= settings.release_threshold
+      key_k = np.asarray(key_frame[:, k], np.float32)
+      down = key_k >= settings.release_threshold
       release = np.asarray(releases[:, k], np.float32)
-      release_peaks = _events(release, settings.offset_threshold, release_triangles)
+      release_peaks = confirm.kept(_events(release, settings.offset_threshold, release_triangles), key_k)
     for j, s in enumerate(starts):
       limit = starts[j + 1] if j + 1 < len(starts) else n_frames
       # (a regression peak at frame 0 may point before it: clipped to the segment's start)
@@ -211,6 +222,23 @@ def _notes(probs, frame_rate: float, names: heads.EventHeads, settings: DecodeSe
       release_t.append(let_go / frame_rate)
       vel.append(min(max(round(float(np.float32(velocity[s, k])) * 127), 1), 127))
   return pitch, on_t, off_t, release_t, vel
+
+
+@dataclasses.dataclass(frozen=True)
+class _Confirm:
+  """Which end events the frame probabilities confirm: the probability falls below `threshold` within `frames`
+  frames from the event's frame (0: all of them)."""
+
+  threshold: float
+  frames: int
+
+  def kept(self, events: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    if self.threshold <= 0 or not len(events):
+      return events
+    below = np.concatenate([frame < self.threshold, [True]])  # (past the end, the note has stopped)
+    # the first frame at or after each frame where the probability is below the threshold
+    first_below = np.minimum.accumulate(np.where(below, np.arange(len(below)), len(below))[::-1])[::-1]
+    return events[first_below[events] < events + self.frames]
 
 
 def _events(y: np.ndarray, threshold: float, regression: bool) -> np.ndarray:

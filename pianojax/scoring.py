@@ -140,10 +140,12 @@ def _pedal_score(row: dict) -> float:
 # offset thresholds by the tuning score, the pedal threshold by the sounding notes' and the pedal's onset+offset F1,
 # the key-release threshold by the key-release onset+offset F1 (the last two only for models with pedal heads).
 # Note ends hang on the frame and offset thresholds together (a lower frame threshold holds notes longer, a higher
-# offset threshold lets them run on), so the pass repeats until nothing changes.
+# offset threshold lets them run on, and so does asking the frame probability to confirm the offset events), so the
+# pass repeats until nothing changes.
 REFINED = (
   ("frame_threshold", FRAME_GRID, tuning_score, False),
   ("offset_threshold", (0.3, 0.5, 0.7, 0.8, 0.9, 0.95), tuning_score, False),
+  ("end_confirm_threshold", (0.0, 0.3, 0.5, 0.7, 0.9), tuning_score, False),
   ("pedal_threshold", (0.3, 0.4, 0.5, 0.6, 0.7), _pedal_score, True),
   ("release_threshold", (0.05, 0.1, 0.15, 0.2, 0.3, 0.5), lambda row: row.get("key_onset_offset_f1", 0.0), True),
 )

@@ -49,6 +49,7 @@ ADDED = {
   "loss.pedal_weight": 0.0,
   "decode.release_threshold": 0.5,
   "decode.pedal_threshold": 0.5,
+  "decode.end_confirm_threshold": 0.0,
   "data.source": "tfds",
   "train.time_limit_s": 0.0,
   "model.end_context": False,

@@ -43,6 +43,27 @@ def test_an_offset_firing_at_the_attack_does_not_delete_the_note():
   np.testing.assert_allclose(found.offset, [0.9], atol=0.03)  # the real offset peak, not the early one
 
 
+def test_end_confirm_threshold_ignores_end_events_inside_a_note_that_goes_on_sounding():
+  # The event heads fire inside long notes as they decay (session 18): with end_confirm_threshold an event ends the
+  # note only where the frame probability falls below it within 100 ms (5 frames at 50 frames per second).
+  rate = 50.0
+  k = 60 - notes.MIN_PITCH
+  probs = _regression_probs(seq((60, 0.2, 1.6, 80)), 100, rate)  # sounds from frame 10 to frame 80
+  probs["offset_reg"][29:32, k] = (0.6, 0.9, 0.6)  # a stray end event at frame 30 (0.6 s), frame head still 1
+  probs["frame"][30:80, k] = 0.7  # (the note decays: lower, but above the frame threshold)
+
+  def ends(confirm):
+    found = decoding.decode(probs, rate, "regression", SETTINGS.replace(end_confirm_threshold=confirm))
+    assert found.pitch.tolist() == [60]
+    return round(float(found.offset[0]) * rate)
+
+  assert ends(0.0) == 30  # every event ends the note: cut at the stray one
+  assert ends(0.6) == 80  # frames 30-34 stay at 0.7: not confirmed; the real end (frame 80) is
+  assert ends(0.8) == 30  # 0.7 is below 0.8 right away: confirmed
+  probs["frame"][33:80, k] = 0.1  # the note does stop 3 frames after the event (within 100 ms): confirmed
+  assert ends(0.6) == 30
+
+
 def test_min_repeat_ms_keeps_one_of_two_close_onset_peaks_and_not_two_far_ones():
   rate = 50.0  # 20 ms frames
   k = 60 - notes.MIN_PITCH

@@ -1,0 +1,55 @@
+"""Where a model's note ends go wrong: key release or sustain pedal.
+
+A pedal-extended note end is the key release, carried on by the pedal when the key is let go under it. Scoring the
+same decoded notes with one part replaced by the truth says how much each part costs: the decoded key releases
+with the true pedal, the true key releases (of onset-matched notes) with the decoded pedal, and both true (what
+the onsets alone allow). `variants` builds those note sets; scripts/end_errors.py scores them on a folder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pianojax.notes import NoteSequence
+
+# name -> (key releases from, pedal from); "none": the releases as they are, not extended.
+VARIANTS = {
+  "decoded releases + decoded pedal": ("decoded", "decoded"),
+  "decoded releases, no pedal": ("decoded", "none"),
+  "decoded releases + true pedal": ("decoded", "true"),
+  "true releases + decoded pedal": ("true", "decoded"),
+  "true releases + true pedal": ("true", "true"),
+}
+
+
+def true_releases(truth: NoteSequence, found: NoteSequence, onset_tolerance: float = 0.05) -> np.ndarray:
+  """`found`'s key releases, each onset-matched note's replaced by its truth's (mir_eval's onset matching)."""
+  import mir_eval
+
+  offsets = found.offset.copy()
+  if len(truth) and len(found):
+    hz = mir_eval.util.midi_to_hz
+    pairs = mir_eval.transcription.match_notes(
+      np.stack([truth.onset, np.maximum(truth.offset, truth.onset + 1e-3)], 1),
+      hz(truth.pitch.astype(np.float64)),
+      np.stack([found.onset, np.maximum(found.offset, found.onset + 1e-3)], 1),
+      hz(found.pitch.astype(np.float64)),
+      onset_tolerance=onset_tolerance,
+      offset_ratio=None,
+    )
+    for i, j in pairs:
+      offsets[j] = truth.offset[i]
+  return np.maximum(offsets, found.onset + 1e-3)
+
+
+def variants(truth: NoteSequence, found: NoteSequence) -> dict[str, NoteSequence]:
+  """{name: sounding notes} for `VARIANTS`. `truth` and `found`: key releases with the sustain pedal (a record's
+  `released`, a Transcription's `released`)."""
+  out = {}
+  for name, (releases, pedal) in VARIANTS.items():
+    offsets = found.offset if releases == "decoded" else true_releases(truth, found)
+    source = found if pedal != "true" else truth
+    notes = NoteSequence(found.pitch, found.onset, offsets, found.velocity, source.pedal_time, source.pedal_value)
+    ends = notes.offset if pedal == "none" else notes.pedal_offsets()
+    out[name] = NoteSequence(found.pitch, found.onset, ends, found.velocity)
+  return out
