@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pianojax import metrics
 from pianojax.notes import NoteSequence
 
 # name -> (key releases from, pedal from); "none": the releases as they are, not extended.
@@ -28,14 +29,8 @@ def true_releases(truth: NoteSequence, found: NoteSequence, onset_tolerance: flo
 
   offsets = found.offset.copy()
   if len(truth) and len(found):
-    hz = mir_eval.util.midi_to_hz
     pairs = mir_eval.transcription.match_notes(
-      np.stack([truth.onset, np.maximum(truth.offset, truth.onset + 1e-3)], 1),
-      hz(truth.pitch.astype(np.float64)),
-      np.stack([found.onset, np.maximum(found.offset, found.onset + 1e-3)], 1),
-      hz(found.pitch.astype(np.float64)),
-      onset_tolerance=onset_tolerance,
-      offset_ratio=None,
+      *metrics.intervals(truth), *metrics.intervals(found), onset_tolerance=onset_tolerance, offset_ratio=None
     )
     for i, j in pairs:
       offsets[j] = truth.offset[i]

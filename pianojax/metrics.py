@@ -8,12 +8,12 @@ import numpy as np
 from pianojax.notes import MIN_PITCH, NoteSequence
 
 
-def _intervals(notes: NoteSequence):
+def intervals(notes: NoteSequence):
+  """mir_eval's `(intervals, pitches in Hz)` of `notes` (zero-length notes given a millisecond)."""
   import mir_eval
 
-  intervals = np.stack([notes.onset, np.maximum(notes.offset, notes.onset + 1e-3)], axis=1).reshape(-1, 2)
-  pitches = mir_eval.util.midi_to_hz(notes.pitch.astype(np.float64))
-  return intervals, pitches
+  spans = np.stack([notes.onset, np.maximum(notes.offset, notes.onset + 1e-3)], axis=1).reshape(-1, 2)
+  return spans, mir_eval.util.midi_to_hz(notes.pitch.astype(np.float64))
 
 
 def note_metrics(ref: NoteSequence, est: NoteSequence, onset_tolerance: float = 0.05) -> dict[str, float]:
@@ -26,8 +26,8 @@ def note_metrics(ref: NoteSequence, est: NoteSequence, onset_tolerance: float = 
     for name in ("onset", "onset_offset", "onset_offset_velocity"):
       out.update({f"{name}_precision": empty_ok, f"{name}_recall": empty_ok, f"{name}_f1": empty_ok})
     return out
-  ri, rp = _intervals(ref)
-  ei, ep = _intervals(est)
+  ri, rp = intervals(ref)
+  ei, ep = intervals(est)
   t = mir_eval.transcription
   p, r, f, _ = t.precision_recall_f1_overlap(ri, rp, ei, ep, onset_tolerance=onset_tolerance, offset_ratio=None)
   out.update(onset_precision=p, onset_recall=r, onset_f1=f)
@@ -115,7 +115,7 @@ def velocity_error(ref: NoteSequence, est: NoteSequence, onset_tolerance: float 
 
   if not len(ref) or not len(est):
     return {}
-  (ri, rp), (ei, ep) = _intervals(ref), _intervals(est)
+  (ri, rp), (ei, ep) = intervals(ref), intervals(est)
   pairs = mir_eval.transcription.match_notes(ri, rp, ei, ep, onset_tolerance=onset_tolerance, offset_ratio=None)
   if not pairs:
     return {}
