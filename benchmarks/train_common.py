@@ -55,9 +55,7 @@ def compiled_step(config) -> Step:
   model = models.build(config)
   optimizer = state_lib.make_optimizer(config)
   rng = jax.random.key(0)
-  state = jax.jit(
-    lambda r: state_lib.create_state(model, optimizer, config, r), out_shardings=mesh_lib.replicated(mesh)
-  )(rng)
+  state = state_lib.initial_state(model, optimizer, config, rng, out_shardings=mesh_lib.replicated(mesh))
   batch = random_batch(config, config.train.batch_size, mesh)
   start = time.perf_counter()
   compiled = trainer.jit_train_step(model, optimizer, config, mesh, rng).lower(state, batch).compile()

@@ -103,7 +103,7 @@ def main(argv):
   repeats = _REPEATS.value
   model = models.build(config)
   samples = config.data.segment_frames * config.frontend.hop_length
-  variables = jax.jit(lambda r: state_lib.init_variables(model, config, r))(jax.random.key(0))
+  variables = state_lib.initial_variables(model, config, jax.random.key(0))
   peak = train_common.matmul_flops(repeats) / 1e9
   print(f"{jax.devices()[0].device_kind} x {len(jax.devices())}: f32 2048^3 matmul {peak:.1f} GFLOP/s")
 

@@ -92,7 +92,31 @@ def abstract_state(variables: dict, optimizer: optax.GradientTransformation) -> 
 
 
 def create_state(model, optimizer, config, rng) -> TrainState:
-  """The initial state (call under `jax.jit` with replicated out_shardings)."""
+  """The initial state (traced: `initial_state` compiles it for its one run)."""
   variables = init_variables(model, config, rng)
   params = variables["params"]
   return TrainState(jnp.zeros((), jnp.int32), params, variables.get("batch_stats", {}), optimizer.init(params))
+
+
+# A program that runs once (the initial state: a few hundred small random-number kernels, milliseconds to run) is
+# compiled without LLVM's optimisations on the CPU: 2.4-3.5x sooner there (tiny model 11.4 -> 3.2 s, the shipped
+# one 10.3 -> 4.3 s; docs/BENCHMARKS.md). Values may differ from the optimised program's in a float's last bit
+# (erf's polynomial). Elsewhere the backend's default stays: the GPU's code generation at -O0 is untested here.
+RUN_ONCE_OPTIONS = {"xla_backend_optimization_level": 0}
+
+
+def run_once(fn, *args, out_shardings=None):
+  """`jax.jit(fn, out_shardings=...)(*args)`, compiled for a single run (`RUN_ONCE_OPTIONS` on the CPU)."""
+  lowered = jax.jit(fn, out_shardings=out_shardings).lower(*args)
+  options = RUN_ONCE_OPTIONS if jax.default_backend() == "cpu" else {}
+  return lowered.compile(compiler_options=options)(*args)
+
+
+def initial_state(model, optimizer, config, rng, out_shardings=None) -> TrainState:
+  """`create_state`, jitted and compiled for its one run, placed by `out_shardings` (e.g. replicated)."""
+  return run_once(lambda r: create_state(model, optimizer, config, r), rng, out_shardings=out_shardings)
+
+
+def initial_variables(model: models.Transcriber | models.TwoStage, config, rng) -> dict:
+  """`init_variables`, jitted and compiled for its one run."""
+  return run_once(lambda r: init_variables(model, config, r), rng)

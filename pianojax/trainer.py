@@ -22,7 +22,7 @@ import optax
 from pianojax import checkpoints, inference, input_pipeline, models, objectives, scoring, settings
 from pianojax import mesh as mesh_lib
 from pianojax.errors import UserError
-from pianojax.state import TrainState, create_state, make_optimizer
+from pianojax.state import TrainState, initial_state, make_optimizer
 
 
 def train_step(state: TrainState, batch: dict, *, model, optimizer, config, base_rng) -> tuple[TrainState, dict]:
@@ -197,7 +197,7 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
   rng = jax.random.key(config.seed)
   init_rng, step_rng = jax.random.split(rng)
   replicated = mesh_lib.replicated(mesh)
-  state = jax.jit(functools.partial(create_state, model, optimizer, config), out_shardings=replicated)(init_rng)
+  state = initial_state(model, optimizer, config, init_rng, out_shardings=replicated)
   ckpt = checkpoints.Checkpoints(
     os.path.join(workdir, "checkpoints"), config.train.checkpoint_every, config.train.keep_checkpoints
   )

@@ -74,7 +74,7 @@ def _pre_pedal_checkpoint(tfds_dir, root):
 
   config = tiny_config(tfds_dir, **{"model.pedal": False})
   model = models.build(config)
-  train_state = state.create_state(model, state.make_optimizer(config), config, jax.random.key(0))
+  train_state = state.initial_state(model, state.make_optimizer(config), config, jax.random.key(0))
   ckpt = checkpoints.Checkpoints(str(root), every=1, keep=1)
   ckpt.save(0, train_state, config, force=True)
   ckpt.close()
@@ -105,7 +105,7 @@ def test_a_checkpoint_from_before_the_pedal_heads_restores_grows_or_fails_clearl
 
   # (and a velocity head that now also hears the level: its old rows kept, the new inputs weighted zero)
   pedal_config.model.velocity_level = True
-  grown = state.init_variables(models.build(pedal_config), pedal_config, jax.random.key(1))
+  grown = state.initial_variables(models.build(pedal_config), pedal_config, jax.random.key(1))
   merged, fresh = checkpoints.restore_into(str(tmp_path / "old"), pedal_config, grown)
   assert fresh and all("head_key_" in name or "head_pedal_" in name or "(widened)" in name for name in fresh)
   assert "['params']['head_velocity']['kernel'] (widened)" in fresh
@@ -120,7 +120,7 @@ def test_a_checkpoint_from_before_the_pedal_heads_restores_grows_or_fails_clearl
   # another objective: the heads both objectives have (offset events, frame, velocity) carry over, the onset
   # triangles start fresh
   hybrid = tiny_config(tfds_dir, **{"objective": "hybrid", "model.pedal": False})
-  fresh_model = state.init_variables(models.build(hybrid), hybrid, jax.random.key(2))
+  fresh_model = state.initial_variables(models.build(hybrid), hybrid, jax.random.key(2))
   merged, fresh = checkpoints.restore_into(str(tmp_path / "old"), hybrid, fresh_model)
   assert fresh and all("['head_onset_reg']" in name for name in fresh)
   for head in ("head_offset", "head_frame", "DenseNet_0"):

@@ -12,7 +12,7 @@ from tests.conftest import tiny_config
 def outputs(framing: str, beat_ids, **overrides):
   config = tiny_config("/tmp", **{"frontend.framing": framing, **overrides})
   model = models.build(config)
-  variables = jax.jit(lambda r: state.init_variables(model, config, r))(jax.random.key(0))
+  variables = state.initial_variables(model, config, jax.random.key(0))
   samples = config.data.segment_frames * config.frontend.hop_length
   audio = 0.1 * np.random.default_rng(0).standard_normal((1, samples)).astype(np.float32)
   out = model.apply(variables, audio, train=False, beat_ids=beat_ids)
@@ -50,7 +50,7 @@ def test_beat_framing_with_a_beat_on_every_frame_is_frame_framing():
 def test_flops_grow_with_the_segment():
   config = tiny_config("/tmp")
   model = models.build(config)
-  variables = jax.jit(lambda r: state.init_variables(model, config, r))(jax.random.key(0))
+  variables = state.initial_variables(model, config, jax.random.key(0))
   samples = config.data.segment_frames * config.frontend.hop_length
   one, two = (models.count_flops(model, variables, (n, samples))["total"] for n in (1, 2))
   assert one > 0 and two == pytest.approx(2 * one)
@@ -61,7 +61,7 @@ def test_only_a_velocity_head_with_the_level_hears_how_loud_the_input_is():
   head the level back (and only it)."""
   config = tiny_config("/tmp", **{"frontend.normalize": "example", "model.velocity_level": True})
   model = models.build(config)
-  variables = jax.jit(lambda r: state.init_variables(model, config, r))(jax.random.key(0))
+  variables = state.initial_variables(model, config, jax.random.key(0))
   samples = config.data.segment_frames * config.frontend.hop_length
   audio = 0.05 * np.random.default_rng(0).standard_normal((1, samples)).astype(np.float32)
   soft, loud = (model.apply(variables, a, train=False) for a in (audio, 8 * audio))

@@ -17,7 +17,7 @@ def test_a_grown_note_end_branch_starts_as_the_shared_context(run_dir):
   _, old_model, old_variables = checkpoints.load_model(str(run_dir))
   config = tiny_config(run_dir, **END)
   model = models.build(config)
-  grown = state.init_variables(model, config, jax.random.key(1))
+  grown = state.initial_variables(model, config, jax.random.key(1))
   merged, fresh = checkpoints.restore_into(str(run_dir), config, jax.device_get(grown))
   assert "end_context (from TemporalContext_0)" in fresh
   assert not any("['end_context']" in name for name in fresh)

@@ -185,7 +185,7 @@ def test_the_default_pedal_loss_does_not_take_over_the_shared_network():
 
   config = tiny_config("/tmp", **{"model.pedal": True, "objective": "regression"})
   model = models.build(config)
-  variables = state.init_variables(model, config, jax.random.key(0))
+  variables = state.initial_variables(model, config, jax.random.key(0))
   frames = config.data.segment_frames
   rate = config.frontend.sample_rate / config.frontend.hop_length
   piece = seq(*[(48 + 3 * i, 0.1 + 0.2 * i, 0.5 + 0.2 * i, 80) for i in range(12)], pedal=((0.3, 2.0), (127, 0)))

@@ -29,9 +29,7 @@ def run_steps(config, batch, devices, steps):
   model = models.build(config)
   opt = state.make_optimizer(config)
   rng = jax.random.key(0)
-  train_state = jax.jit(lambda r: state.create_state(model, opt, config, r), out_shardings=mesh_lib.replicated(mesh))(
-    rng
-  )
+  train_state = state.initial_state(model, opt, config, rng, out_shardings=mesh_lib.replicated(mesh))
   step = trainer.jit_train_step(model, opt, config, mesh, rng)
   losses, grad_norms = [], []
   for _ in range(steps):
@@ -156,7 +154,7 @@ def test_init_from_copies_parameters(tfds_dir, tmp_path):
   config.train.eval_every = 1000
   trainer.train_and_evaluate(config, str(tmp_path / "pre"), log=lambda *_: None)
   pre = checkpoints.restore_variables(str(tmp_path / "pre"), config)
-  fresh = jax.jit(lambda r: state.init_variables(models.build(config), config, r))(jax.random.key(config.seed))
+  fresh = state.initial_variables(models.build(config), config, jax.random.key(config.seed))
   assert any(
     not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(pre), jax.tree.leaves(fresh), strict=True)
   )  # trained parameters, not the initial ones
