@@ -95,6 +95,7 @@ def get_config() -> ml_collections.ConfigDict:
   dec.pedal_threshold = 0.5  # sustain-pedal frame probability above which the pedal is down (model.pedal)
   dec.min_repeat_ms = 70.0  # two onset peaks of one key closer than this are one attack (regression decoding)
   dec.end_confirm_threshold = 0.0  # an end event counts where the frame probability falls below this within 100 ms
+  dec.end_events = "peak"  # a classification end event falls on its run's highest frame ("rise": the first)
 
   # Inference only (transcribe, eval, tune; stored by export): how long audio is cut and its level.
   config.inference = inf = ml_collections.ConfigDict()

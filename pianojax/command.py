@@ -91,6 +91,13 @@ _CONFIRM = flags.DEFINE_float(
   "Decoding: an offset or key-release event ends a note only where its frame probability falls below this within "
   "100 ms (0: every event does; default: the model's).",
 )
+_END_EVENTS = flags.DEFINE_enum(
+  "end_events",
+  None,
+  ["rise", "peak"],
+  "Decoding: where a classification end event (offset, key release) falls in its run of frames above the offset "
+  "threshold: rise = the first frame, peak = the highest (default: the model's).",
+)
 _PEDAL = flags.DEFINE_enum(
   "pedal",
   "cc64",
@@ -145,7 +152,7 @@ def main(argv):
   compile_cache.enable()
   decode = {
     f.name: f.value
-    for f in (_ONSET, _FRAME, _OFFSET, _MIN_NOTE, _MIN_REPEAT, _RELEASE, _PEDAL_THRESHOLD, _CONFIRM)
+    for f in (_ONSET, _FRAME, _OFFSET, _MIN_NOTE, _MIN_REPEAT, _RELEASE, _PEDAL_THRESHOLD, _CONFIRM, _END_EVENTS)
     if f.value is not None
   }
   args = Args(

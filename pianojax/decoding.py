@@ -9,6 +9,10 @@
   first peak at least `min_note_ms` after the onset), else from the frame roll.
 - hybrid: onsets (and pedal presses) as regression, offsets (and releases) as classification. Each head is read
   as its name says (`heads.is_triangle`).
+A classification end event (offset, key release) is a run of frames at or above the offset threshold; `end_events`
+says where in the run the end falls: "rise", its first frame (what decoding did before session 20), or "peak", its
+highest frame. The targets mark the one frame nearest the end, so the probabilities rise a frame or two before it
+and peak on it: read at the rise, key releases came out 10-40 ms early on every validation and held-out folder.
 Notes shorter than `min_note_ms` are dropped. With `end_confirm_threshold`, an end event counts only where the
 note's frame probability (the key-frame probability, for a key release) falls below it within `CONFIRM_MS`: the
 event heads also fire inside notes that go on sounding (a long note's decay), and the frame heads say which events
@@ -35,6 +39,7 @@ from pianojax.errors import UserError
 from pianojax.notes import MIN_PITCH, NoteSequence
 
 CONFIRM_MS = 100.0  # how soon after an end event the frame probability must fall (`end_confirm_threshold`)
+END_EVENTS = ("rise", "peak")  # where a classification end event falls in its run of frames (`end_events`)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +56,9 @@ class DecodeSettings:
   # An offset (key-release) event ends a note only where the note's frame (key-frame) probability falls below this
   # within CONFIRM_MS of it; 0: every event ends the note it falls in (what decoding did before session 18).
   end_confirm_threshold: float = 0.0
+  # Where a classification end event falls in its run of frames above the offset threshold: "rise" (the first
+  # frame) or "peak" (the highest); see the module doc. Triangle (regression) ends are read at their peaks either way.
+  end_events: str = "rise"
 
   def __post_init__(self):
     for field in dataclasses.fields(self):
@@ -59,6 +67,10 @@ class DecodeSettings:
   @staticmethod
   def check(name: str, value) -> None:
     """Raises a UserError naming `--name` unless `value` is in its range."""
+    if name == "end_events":
+      if value not in END_EVENTS:
+        raise UserError(f"--end_events={value}: choose from {', '.join(END_EVENTS)}")
+      return
     unit = name.endswith("_threshold")
     if not isinstance(value, int | float) or not math.isfinite(value) or value < 0 or (unit and value > 1):
       allowed = "a probability in [0, 1]" if unit else "a number of milliseconds >= 0"
@@ -66,14 +78,19 @@ class DecodeSettings:
 
   @classmethod
   def from_config(cls, section) -> DecodeSettings:
-    return cls(**{f.name: float(section[f.name]) for f in dataclasses.fields(cls)})
+    return cls(**{f.name: _typed(f.name, section[f.name]) for f in dataclasses.fields(cls)})
 
   def replace(self, **overrides) -> DecodeSettings:
     """A copy with the overrides that are not None."""
-    return dataclasses.replace(self, **{k: float(v) for k, v in overrides.items() if v is not None})
+    return dataclasses.replace(self, **{k: _typed(k, v) for k, v in overrides.items() if v is not None})
 
   def as_dict(self) -> dict[str, float]:
     return dataclasses.asdict(self)
+
+
+def _typed(name: str, value):
+  """A decoding setting's value as its field holds it: a string for `end_events`, else a float."""
+  return str(value) if name == "end_events" else float(value)
 
 
 def _runs_start(x: np.ndarray) -> np.ndarray:
@@ -185,6 +202,7 @@ def _notes(probs, frame_rate: float, names: heads.EventHeads, settings: DecodeSe
   min_frames = settings.min_note_ms * frame_rate / 1000.0
   min_gap = settings.min_repeat_ms * frame_rate / 1000.0
   confirm = _Confirm(settings.end_confirm_threshold, max(1, round(CONFIRM_MS * frame_rate / 1000.0)))
+  at = settings.end_events
   pitch, on_t, off_t, release_t, vel = [], [], [], [], []
   for k in range(frame.shape[1]):
     # One key at a time in float32 (outputs may arrive as float16: an hour's worth of all of them in float32
@@ -199,12 +217,12 @@ def _notes(probs, frame_rate: float, names: heads.EventHeads, settings: DecodeSe
     frame_k = np.asarray(frame[:, k], np.float32)
     held = frame_k >= settings.frame_threshold
     offset = np.asarray(offsets[:, k], np.float32)
-    off_peaks = confirm.kept(_events(offset, settings.offset_threshold, offset_triangles), frame_k)
+    off_peaks = confirm.kept(_events(offset, settings.offset_threshold, offset_triangles, at), frame_k)
     if key_frame is not None:
       key_k = np.asarray(key_frame[:, k], np.float32)
       down = key_k >= settings.release_threshold
       release = np.asarray(releases[:, k], np.float32)
-      release_peaks = confirm.kept(_events(release, settings.offset_threshold, release_triangles), key_k)
+      release_peaks = confirm.kept(_events(release, settings.offset_threshold, release_triangles, at), key_k)
     for j, s in enumerate(starts):
       limit = starts[j + 1] if j + 1 < len(starts) else n_frames
       # (a regression peak at frame 0 may point before it: clipped to the segment's start)
@@ -241,9 +259,11 @@ class _Confirm:
     return events[first_below[events] < events + self.frames]
 
 
-def _events(y: np.ndarray, threshold: float, regression: bool) -> np.ndarray:
-  """Frames of offset-like events: triangle peaks (regression) or frames at or above the threshold."""
-  return _peaks(y, threshold) if regression else np.nonzero(y >= threshold)[0]
+def _events(y: np.ndarray, threshold: float, regression: bool, at: str = "rise") -> np.ndarray:
+  """Frames of offset-like events: triangle peaks (regression); for classification every frame at or above the
+  threshold (`at="rise"`: a note ends at the first of them past its shortest length) or each run's highest frame
+  (`at="peak"`)."""
+  return _peaks(y, threshold) if regression or at == "peak" else np.nonzero(y >= threshold)[0]
 
 
 def _end(held, s, limit, events_y, event_frames, start_time, min_frames, regression) -> float:  # noqa: PLR0917

@@ -146,6 +146,7 @@ REFINED = (
   ("frame_threshold", FRAME_GRID, tuning_score, False),
   ("offset_threshold", (0.3, 0.5, 0.7, 0.8, 0.9, 0.95), tuning_score, False),
   ("end_confirm_threshold", (0.0, 0.3, 0.5, 0.7, 0.9), tuning_score, False),
+  ("end_events", decoding.END_EVENTS, tuning_score, False),
   ("pedal_threshold", (0.3, 0.4, 0.5, 0.6, 0.7), _pedal_score, True),
   ("release_threshold", (0.05, 0.1, 0.15, 0.2, 0.3, 0.5), lambda row: row.get("key_onset_offset_f1", 0.0), True),
 )

@@ -15,7 +15,7 @@ import os
 
 import ml_collections
 
-from pianojax import heads
+from pianojax import decoding, heads
 from pianojax.errors import UserError
 
 # Fields that hold a list. Flags may give them as `a,b,c` (ml_collections parses that as one string item).
@@ -50,6 +50,7 @@ ADDED = {
   "decode.release_threshold": 0.5,
   "decode.pedal_threshold": 0.5,
   "decode.end_confirm_threshold": 0.0,
+  "decode.end_events": "rise",
   "data.source": "tfds",
   "train.time_limit_s": 0.0,
   "model.end_context": False,
@@ -186,6 +187,7 @@ CHOICES = {
   "data.source": ("tfds", "device"),
   "model.stages": (1, 2),
   "train.freeze": ("none", "notes"),
+  "decode.end_events": decoding.END_EVENTS,
   "separation.train": ("separator", "transcriber", "joint"),
   "separation.transcriber_input": ("separated", "clean"),
   "separation.loss": ("l1_log", "l2_log", "l1_mag", "l2_mag", "mask"),

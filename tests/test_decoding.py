@@ -96,6 +96,46 @@ def test_classification_decoding_on_hand_built_outputs():
   assert decoding.decode(probs, rate, "classification", SETTINGS.replace(min_note_ms=500.0)).pitch.tolist() == [64]
 
 
+def test_end_events_put_a_classification_end_at_its_runs_rise_or_its_peak():
+  # The offset and key-release targets mark one frame; a model's probabilities rise a frame or two before it and
+  # peak on it. "rise" ends the note at the run's first frame, "peak" at its highest; both for the sounding end
+  # (offset head) and the key release (key-offset head) of the hybrid objective.
+  rate = 50.0
+  k = 60 - notes.MIN_PITCH
+  n = 100
+  probs = {name: np.zeros((n, 88), np.float32) for name in ("onset_reg", "offset", "frame", "velocity", "key_frame")}
+  probs["key_offset"] = np.zeros((n, 88), np.float32)
+  probs.update({name: np.zeros((n, 1), np.float32) for name in ("pedal_frame", "pedal_onset_reg", "pedal_offset")})
+  probs["onset_reg"][10, k] = 1.0  # a note from frame 10
+  probs["frame"][10:90, k] = 0.9
+  probs["key_frame"][10:90, k] = 0.9
+  probs["offset"][58:64, k] = (0.55, 0.7, 0.9, 0.95, 0.8, 0.3)  # sounding end: rises at 58, peaks at 61
+  probs["key_offset"][38:42, k] = (0.6, 0.8, 0.7, 0.2)  # key release: rises at 38, peaks at 39
+  probs["velocity"][10, k] = 0.5
+
+  def ends(at):
+    t = decoding.decode_all(probs, rate, "hybrid", SETTINGS.replace(end_events=at))
+    assert t.sounding.pitch.tolist() == t.released.pitch.tolist() == [60]
+    return round(float(t.sounding.offset[0]) * rate), round(float(t.released.offset[0]) * rate)
+
+  assert ends("rise") == (58, 38)
+  assert ends("peak") == (61, 39)
+  # a run that peaks inside the shortest note is skipped whole by "peak"; "rise" takes its first frame past it
+  probs["offset"][:, k] = 0.0
+  probs["offset"][10:14, k] = (0.6, 0.95, 0.7, 0.6)  # peaks at the attack (frame 11), still high at 12-13
+  long = SETTINGS.replace(min_note_ms=50.0, end_events="peak")
+  assert round(float(decoding.decode_all(probs, rate, "hybrid", long).sounding.offset[0]) * rate) == 90
+  rise = long.replace(end_events="rise")
+  assert round(float(decoding.decode_all(probs, rate, "hybrid", rise).sounding.offset[0]) * rate) == 13
+
+
+def test_end_events_is_checked_and_kept_a_string():
+  with pytest.raises(UserError, match="--end_events=top: choose from rise, peak"):
+    SETTINGS.replace(end_events="top")
+  assert SETTINGS.end_events == "rise"  # what every model decoded with before the setting (old checkpoints)
+  assert SETTINGS.replace(end_events="peak").as_dict()["end_events"] == "peak"
+
+
 @pytest.mark.parametrize(
   "field,value", [("onset_threshold", 1.5), ("frame_threshold", float("nan")), ("min_note_ms", -1.0)]
 )

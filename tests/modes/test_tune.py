@@ -27,6 +27,9 @@ def test_tune_on_validation_then_ship_the_choice(run_dir, tmp_path):
   for field in ("frame_threshold", "offset_threshold"):
     tried = [r for r in report["refined"] if r["field"] == field and r["pass"] == last]
     assert len(tried) > 3 and chosen[field] == max(tried, key=lambda r: r["score"])["value"]
+  tried = [r for r in report["refined"] if r["field"] == "end_events" and r["pass"] == last]
+  assert sorted(r["value"] for r in tried) == ["peak", "rise"]  # where an end event falls: a choice of two
+  assert chosen["end_events"] == max(tried, key=lambda r: r["score"])["value"]
   if last == 0:  # one pass: the grid's frame threshold was already the best around the refined offset threshold
     assert chosen["frame_threshold"] == best["frame_threshold"]
 
