@@ -3,7 +3,8 @@
 Decodes every record once, then scores the pedal-extended notes (onset+offset F1, frame F1, as `--mode=eval`
 scores them) with the key releases and the pedal each taken from the decoding or from the truth. The gap between
 "decoded releases + decoded pedal" and "decoded releases + true pedal" is what the pedal costs; to "true releases +
-decoded pedal", what the key releases cost; "true releases + true pedal" is what the onsets allow. The first row,
+decoded pedal", what the key releases cost (then by halves: the releases made with the true pedal up, which the
+damper makes audible, and those made under it); "true releases + true pedal" is what the onsets allow. The first row,
 "shipped sounding notes", is the eval command's own number (ends from the frame/offset heads where they sound
 longer). Prints a Markdown table per folder, one JSON line last.
 

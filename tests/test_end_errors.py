@@ -30,6 +30,9 @@ def test_each_variant_takes_releases_and_pedal_from_where_it_says():
   assert _ends("decoded releases + decoded pedal") == [0.3, 3.0, 3.2]  # 0.3 s is before the found press
   assert _ends("decoded releases + true pedal") == [0.3, 2.8, 3.2]  # (no true pedal after 1.6 s)
   assert _ends("true releases + decoded pedal") == [1.2, 2.4, 3.2]  # 0.6 s under the found press (0.5-1.2 s)
+  # by halves: 60 was let go under the true pedal (0.6 s in 0.4-1.6 s), 64 with it up
+  assert _ends("true releases made under the pedal + decoded pedal") == [1.2, 3.0, 3.2]
+  assert _ends("true releases made with the pedal up + decoded pedal") == [0.3, 2.4, 3.2]
   # both true: the truth's sounding ends for matched notes (the unmatched one keeps its own)
   assert _ends("true releases + true pedal") == [*TRUTH.pedal_offsets().round(3).tolist(), 3.2]
 
