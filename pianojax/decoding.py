@@ -84,7 +84,7 @@ class DecodeSettings:
     """A copy with the overrides that are not None."""
     return dataclasses.replace(self, **{k: _typed(k, v) for k, v in overrides.items() if v is not None})
 
-  def as_dict(self) -> dict[str, float]:
+  def as_dict(self) -> dict[str, float | str]:
     return dataclasses.asdict(self)
 
 
