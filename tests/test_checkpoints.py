@@ -62,6 +62,7 @@ def test_the_shipped_model_loads_with_todays_fields():
   assert config.inference.segment_hop_frames == 192 and config.inference.input_peak_db == -6.0
   assert config.loss.event_pos_weight == 8.0 and "stitch" not in config.data
   assert config.data.train == ("notes", "chords", "others", "mixtures", "performances")
+  assert config.decode.end_events == "peak" and config.decode.end_confirm_threshold == 0.7  # (exported with them)
   assert model.num_frames == config.data.segment_frames and jax.tree.leaves(variables)
 
 
@@ -84,7 +85,7 @@ def _pre_pedal_checkpoint(tfds_dir, root):
   removed += (("model", "end_context"), ("model", "end_dilations"), ("train", "freeze"))  # (added in session 11)
   for section, field in removed:
     del saved[section][field]
-  for field in ("release_threshold", "pedal_threshold"):
+  for field in ("release_threshold", "pedal_threshold", "end_confirm_threshold", "end_events"):  # (+ sessions 18, 20)
     del saved["decode"][field]
   metadata.write_text(json.dumps(saved))
   return config, train_state
@@ -94,6 +95,8 @@ def test_a_checkpoint_from_before_the_pedal_heads_restores_grows_or_fails_clearl
   _, old_state = _pre_pedal_checkpoint(tfds_dir, tmp_path / "old")
   config, _, variables = checkpoints.load_model(str(tmp_path / "old"))
   assert config.model.pedal is False and config.decode.pedal_threshold == 0.5
+  # decoding as the code that wrote it did: every end event counts, at the first frame of its run
+  assert config.decode.end_confirm_threshold == 0.0 and config.decode.end_events == "rise"
   assert config.model.end_context is False and config.train.freeze == "none"
   assert "head_pedal_frame" not in variables["params"]
   # today's config (pedal heads) against it: one line naming what changed
