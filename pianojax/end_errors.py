@@ -17,6 +17,8 @@ from pianojax.notes import NoteSequence
 
 # name -> (key releases from, pedal from); "none": the releases as they are, not extended. Releases "true, pedal up"
 # / "true, pedal down": the truth's only for the notes let go while the true pedal is up / down, else decoded.
+# (The `pedal` argument of `true_releases` for each kind of true releases.)
+_TRUE = {"true": "any", "true, pedal up": "up", "true, pedal down": "down"}
 VARIANTS = {
   "decoded releases + decoded pedal": ("decoded", "decoded"),
   "decoded releases, no pedal": ("decoded", "none"),
@@ -53,10 +55,7 @@ def variants(truth: NoteSequence, found: NoteSequence) -> dict[str, NoteSequence
   `released`, a Transcription's `released`)."""
   out = {}
   for name, (releases, pedal) in VARIANTS.items():
-    if releases == "decoded":
-      offsets = found.offset
-    else:
-      offsets = true_releases(truth, found, pedal={"true": "any", "true, pedal up": "up"}.get(releases, "down"))
+    offsets = found.offset if releases == "decoded" else true_releases(truth, found, pedal=_TRUE[releases])
     source = found if pedal != "true" else truth
     notes = NoteSequence(found.pitch, found.onset, offsets, found.velocity, source.pedal_time, source.pedal_value)
     ends = notes.offset if pedal == "none" else notes.pedal_offsets()
