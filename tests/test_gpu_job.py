@@ -9,7 +9,7 @@ import tarfile
 import numpy as np
 
 from pianojax import records
-from tests.conftest import REPO, TINY_FLAGS, tiny_config
+from tests.conftest import FAST_COMPILE, REPO, TINY_FLAGS, tiny_config
 
 
 def _device_flags(config) -> list[str]:
@@ -81,7 +81,7 @@ def test_the_gpu_job_trains_exports_evaluates_and_returns_its_files(device_asset
     "PIANOJAX_JOB_PACKS": pack,
     "PIANOJAX_JOB_SECONDS": "600",
   }
-  env.pop("XLA_FLAGS", None)
+  env["XLA_FLAGS"] = FAST_COMPILE  # (one CPU device, as the job has)
   site = tmp_path / "site"
   site.mkdir()
   (site / "sitecustomize.py").write_text(SITECUSTOMIZE)

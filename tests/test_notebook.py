@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.conftest import REPO, readme_example_onset_f1
+from tests.conftest import FAST_COMPILE, REPO, readme_example_onset_f1
 
 NOTEBOOK = REPO / "notebooks" / "pianojax_tour.ipynb"
 
@@ -26,7 +26,7 @@ def test_the_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
 
   monkeypatch.setenv("PIANOJAX_TOUR_STEPS", "8")
   monkeypatch.setenv("PIANOJAX_TOUR_CLIPS", "4")
-  monkeypatch.setenv("XLA_FLAGS", "")  # (one CPU device, as a user has; the tests force 8)
+  monkeypatch.setenv("XLA_FLAGS", FAST_COMPILE)  # (one CPU device, as a user has; the tests force 8)
   monkeypatch.setenv("PIANOJAX_TOUR_DIR", str(tmp_path))
   nb = nbformat.read(NOTEBOOK, as_version=4)
   nbclient.NotebookClient(

@@ -15,7 +15,7 @@ from pianojax.synth.render import Renderer
 from tests.conftest import require
 
 RATE = 16000
-STEPS = 80
+STEPS = 120
 SPEC = frontend.FrontendSpec(
   sample_rate=RATE,
   n_fft=1024,
@@ -131,7 +131,8 @@ def test_separator_learns_to_take_a_tone_and_noise_out_of_real_piano():
     separation.sdr(p, separation.apply_mask(m, np.asarray(k), spec)) for p, m, k in zip(piano, mix, mask, strict=True)
   ]
   assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:3])
-  assert min(sdr_sep) > max(sdr_mix) + 8.0, (sdr_mix, sdr_sep)  # (measured: about 0 dB -> 13-20 dB)
+  # (measured: about 0 dB -> 21-23 dB; at 80 steps 6-20 dB, by the initial draw and XLA's optimisation level)
+  assert min(sdr_sep) > max(sdr_mix) + 8.0, (sdr_mix, sdr_sep)
 
   # the tone is what it learned to take out: at 1234.5 Hz the separated audio is near the piano, the mix is not
   def at_tone(x):

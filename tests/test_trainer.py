@@ -13,7 +13,7 @@ import pytest
 from pianojax import checkpoints, decoding, heads, input_pipeline, models, state, trainer
 from pianojax import mesh as mesh_lib
 from pianojax.errors import UserError
-from tests.conftest import REPO, TINY_FLAGS, tiny_config
+from tests.conftest import FAST_COMPILE, REPO, TINY_FLAGS, tiny_config
 
 
 def fixed_batch(config, n=8, seed=0):
@@ -176,7 +176,7 @@ def free_port():
 
 def test_two_processes_compute_what_one_process_with_two_devices_computes(tfds_dir, tmp_path):
   port = free_port()
-  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  env = {**os.environ, "XLA_FLAGS": FAST_COMPILE}  # (one device per process)
   env["JAX_PLATFORMS"] = "cpu"
   flags = [
     "--mode=train",
@@ -202,7 +202,7 @@ def test_two_processes_compute_what_one_process_with_two_devices_computes(tfds_d
   one = subprocess.run(
     [sys.executable, "launch.py", *flags, f"--workdir={tmp_path / 'one'}"],
     cwd=REPO,
-    env={**env, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
+    env={**env, "XLA_FLAGS": f"{FAST_COMPILE} --xla_force_host_platform_device_count=2"},
     capture_output=True,
     text=True,
     check=False,
