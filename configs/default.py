@@ -79,6 +79,9 @@ def get_config() -> ml_collections.ConfigDict:
   loss.frame_weight = 1.0
   loss.velocity_weight = 0.5
   loss.release_weight = 0.5  # key-release frame + offset heads (model.pedal)
+  # False: the key-release heads are not trained where a key was let go under the sustain pedal (inaudible until the
+  # pedal lifts; labels.py's `key_audible`), only on the releases the damper makes heard.
+  loss.pedalled_releases = True
   # Sustain-pedal frame + onset/offset heads (model.pedal). The pedal is one output per frame and its BCE a mean over
   # frames, where every note head's is a mean over frames and 88 keys: at weight w the pedal weighs 88 w keys. At 0.5
   # (its value until 2026-12-05) it took over the shared network: the small ablation model's onset F1 fell from 64
@@ -96,6 +99,7 @@ def get_config() -> ml_collections.ConfigDict:
   dec.min_repeat_ms = 70.0  # two onset peaks of one key closer than this are one attack (regression decoding)
   dec.end_confirm_threshold = 0.0  # an end event counts where the frame probability falls below this within 100 ms
   dec.end_events = "peak"  # a classification end event falls on its run's highest frame ("rise": the first)
+  dec.sounding_ends = "frames"  # a sounding note ends at the later of the frame heads' end and the pedalled release
 
   # Inference only (transcribe, eval, tune; stored by export): how long audio is cut and its level.
   config.inference = inf = ml_collections.ConfigDict()

@@ -98,6 +98,14 @@ _END_EVENTS = flags.DEFINE_enum(
   "Decoding: where a classification end event (offset, key release) falls in its run of frames above the offset "
   "threshold: rise = the first frame, peak = the highest (default: the model's).",
 )
+_SOUNDING_ENDS = flags.DEFINE_enum(
+  "sounding_ends",
+  None,
+  ["frames", "keys"],
+  "Decoding (models with pedal heads): what ends a sounding note: frames = the later of the frame heads' end and "
+  "the key release carried to the pedal's lift; keys = the key release carried to the pedal's lift alone "
+  "(default: the model's).",
+)
 _PEDAL = flags.DEFINE_enum(
   "pedal",
   "cc64",
@@ -152,7 +160,10 @@ def main(argv):
   compile_cache.enable()
   decode = {
     f.name: f.value
-    for f in (_ONSET, _FRAME, _OFFSET, _MIN_NOTE, _MIN_REPEAT, _RELEASE, _PEDAL_THRESHOLD, _CONFIRM, _END_EVENTS)
+    for f in (
+      *(_ONSET, _FRAME, _OFFSET, _MIN_NOTE, _MIN_REPEAT, _RELEASE, _PEDAL_THRESHOLD),
+      *(_CONFIRM, _END_EVENTS, _SOUNDING_ENDS),
+    )
     if f.value is not None
   }
   args = Args(

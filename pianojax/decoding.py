@@ -24,7 +24,8 @@ earlier release event; never after the note stops sounding), and the sustain ped
 probability is at least `pedal_threshold`, each edge moved to the pedal onset / offset event beside it (sub-frame
 for regression). `decode_all` returns both forms (`Transcription`): key releases with the pedal as CC64 events
 (plays back like the performance), and the sounding notes, extended through the decoded pedal where the key was let
-go under it (what the pedal-extended evaluation protocol compares).
+go under it (what the pedal-extended evaluation protocol compares). `sounding_ends` says whether the frame heads may
+hold a sounding note past that ("frames") or not ("keys": the key-release heads and the pedal alone end it).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pianojax.notes import MIN_PITCH, NoteSequence
 
 CONFIRM_MS = 100.0  # how soon after an end event the frame probability must fall (`end_confirm_threshold`)
 END_EVENTS = ("rise", "peak")  # where a classification end event falls in its run of frames (`end_events`)
+SOUNDING_ENDS = ("frames", "keys")  # what ends a sounding note (`sounding_ends`, model.pedal)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +61,10 @@ class DecodeSettings:
   # Where a classification end event falls in its run of frames above the offset threshold: "rise" (the first
   # frame) or "peak" (the highest); see the module doc. Triangle (regression) ends are read at their peaks either way.
   end_events: str = "rise"
+  # Where a sounding (pedal-extended) note ends, for a model with key-release and pedal heads: "frames", the later
+  # of the frame heads' end and the key release carried to the decoded pedal's lift; "keys", the key release carried
+  # to the pedal's lift alone (the frame heads then only say how long a note may last).
+  sounding_ends: str = "frames"
 
   def __post_init__(self):
     for field in dataclasses.fields(self):
@@ -67,9 +73,9 @@ class DecodeSettings:
   @staticmethod
   def check(name: str, value) -> None:
     """Raises a UserError naming `--name` unless `value` is in its range."""
-    if name == "end_events":
-      if value not in END_EVENTS:
-        raise UserError(f"--end_events={value}: choose from {', '.join(END_EVENTS)}")
+    if name in _STRINGS:
+      if value not in _STRINGS[name]:
+        raise UserError(f"--{name}={value}: choose from {', '.join(_STRINGS[name])}")
       return
     unit = name.endswith("_threshold")
     if not isinstance(value, int | float) or not math.isfinite(value) or value < 0 or (unit and value > 1):
@@ -88,9 +94,12 @@ class DecodeSettings:
     return dataclasses.asdict(self)
 
 
+_STRINGS = {"end_events": END_EVENTS, "sounding_ends": SOUNDING_ENDS}  # the settings that are a choice by name
+
+
 def _typed(name: str, value):
-  """A decoding setting's value as its field holds it: a string for `end_events`, else a float."""
-  return str(value) if name == "end_events" else float(value)
+  """A decoding setting's value as its field holds it: a string for `_STRINGS`, else a float."""
+  return str(value) if name in _STRINGS else float(value)
 
 
 def _runs_start(x: np.ndarray) -> np.ndarray:
@@ -186,7 +195,9 @@ def decode_all(
   released = NoteSequence(pitch, on_t, release_t, vel, pedal_time / frame_rate, pedal_value)
   # A key let go under the pedal sounds until the pedal comes up (or the key is struck again).
   # (`sounding` and `released` hold the same notes in the same order: NoteSequence sorts by onset, then pitch.)
-  ends = np.maximum(sounding.offset, released.pedal_offsets())
+  ends = released.pedal_offsets()
+  if settings.sounding_ends == "frames":
+    ends = np.maximum(sounding.offset, ends)
   return Transcription(released, NoteSequence(sounding.pitch, sounding.onset, ends, sounding.velocity))
 
 

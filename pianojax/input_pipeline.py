@@ -73,18 +73,34 @@ class Labels(NamedTuple):
 
   notes: NoteSequence
   keys: NoteSequence | None = None
+  pedalled: NoteSequence | None = None  # `labels.pedalled_releases` of the piece, with `keys`
 
   @classmethod
   def of(cls, notes: NoteSequence, spec: SegmentSpec) -> Labels:
-    return cls(labels.with_offsets(notes, spec.offset_mode), notes if spec.release_and_pedal else None)
+    if not spec.release_and_pedal:
+      return cls(labels.with_offsets(notes, spec.offset_mode))
+    return cls(labels.with_offsets(notes, spec.offset_mode), notes, labels.pedalled_releases(notes))
 
   def map(self, fn) -> Labels:
-    return Labels(fn(self.notes), None if self.keys is None else fn(self.keys))
+    return Labels(*(None if n is None else fn(n) for n in self))
+
+  @staticmethod
+  def concatenate(a: Labels, b: Labels, notes: NoteSequence) -> Labels:
+    """`notes` (a and b's notes mixed) with a and b's key notes together."""
+    if a.keys is None:
+      return Labels(notes)
+    both = lambda x, y: NoteSequence.concatenate([x, y])  # noqa: E731
+    return Labels(notes, both(a.keys, b.keys), both(a.pedalled, b.pedalled))
 
 
 def targets_for(notes: Labels, spec: SegmentSpec) -> dict[str, np.ndarray]:
   return labels.frame_targets(
-    notes.notes, spec.segment_frames, spec.frame_rate, regression_frames=spec.regression_frames, key_notes=notes.keys
+    notes.notes,
+    spec.segment_frames,
+    spec.frame_rate,
+    regression_frames=spec.regression_frames,
+    key_notes=notes.keys,
+    pedalled=notes.pedalled,
   )
 
 
@@ -167,8 +183,7 @@ class TrainSegments:
     if aug and aug.mixup_prob > rng.random():
       other_audio, other = self._example(rng)
       audio, mixed = augment.mix(audio, notes.notes, other_audio, other.notes, float(rng.uniform(-6.0, 0.0)))
-      keys = None if notes.keys is None else NoteSequence.concatenate([notes.keys, other.keys])
-      notes = Labels(mixed, keys)
+      notes = Labels.concatenate(notes, other, mixed)
     if aug and aug.gain_db:
       audio = augment.gain(audio, float(rng.uniform(-aug.gain_db, aug.gain_db)))
     if aug and aug.noise_prob > rng.random():

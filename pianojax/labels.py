@@ -13,6 +13,11 @@ With the key-release and pedal targets (`release_and_pedal=True`, for `model.ped
 
 - `key_frame`, `key_offset`, `key_offset_reg` `(frames, 88)`: as `frame` / `offset` / `offset_reg`, ending at the
   key release whatever the pedal does;
+- `key_audible` `(frames, 88)`: 0 where a key was let go under the sustain pedal, from `PEDALLED_MARGIN` frames
+  before its release to where the note stops sounding (the pedal lifts, or the key is struck again), 1 elsewhere:
+  there the key's release makes no sound, and `loss.pedalled_releases=False` leaves those frames out of the
+  key-release loss. Which keys those are is a question for the whole piece (a pedal lift or the key's next strike
+  may lie past the segment): `pedalled_releases` answers it before the piece is cut, as `with_offsets` does;
 - `pedal_frame` `(frames, 1)`: 1 while the sustain pedal is down (CC64 >= 64);
 - `pedal_onset`, `pedal_offset` and their triangles `pedal_onset_reg`, `pedal_offset_reg` `(frames, 1)`: where it
   goes down and up (Kong et al. 2021's pedal targets).
@@ -25,7 +30,8 @@ import numpy as np
 from pianojax.notes import MIN_PITCH, NUM_KEYS, NoteSequence
 
 TARGET_KEYS = ("onset", "frame", "offset", "velocity", "onset_reg", "offset_reg")
-RELEASE_KEYS = ("key_frame", "key_offset", "key_offset_reg")
+RELEASE_KEYS = ("key_frame", "key_offset", "key_offset_reg", "key_audible")
+PEDALLED_MARGIN = 2  # frames before a key release under the pedal that `key_audible` also leaves out
 PEDAL_KEYS = ("pedal_frame", "pedal_onset", "pedal_offset", "pedal_onset_reg", "pedal_offset_reg")
 
 
@@ -41,6 +47,14 @@ def with_offsets(notes: NoteSequence, offset_mode: str) -> NoteSequence:
   return NoteSequence(notes.pitch, notes.onset, offsets, notes.velocity, notes.pedal_time, notes.pedal_value)
 
 
+def pedalled_releases(notes: NoteSequence) -> NoteSequence:
+  """The keys of `notes` let go under the sustain pedal, each as a note from its key release to where it stops
+  sounding (`NoteSequence.pedal_offsets`). Apply to a whole piece, then cut windows from it."""
+  ends = notes.pedal_offsets()
+  under = ends > notes.offset
+  return NoteSequence(notes.pitch[under], notes.offset[under], ends[under], notes.velocity[under])
+
+
 def frame_targets(
   notes: NoteSequence,
   num_frames: int,
@@ -48,6 +62,7 @@ def frame_targets(
   *,
   regression_frames: int = 5,
   key_notes: NoteSequence | None = None,
+  pedalled: NoteSequence | None = None,
 ) -> dict[str, np.ndarray]:
   """Rolls `(num_frames, 88)` for the notes of one segment (times relative to its start).
 
@@ -59,6 +74,8 @@ def frame_targets(
     regression_frames: half-width J of the regression triangles, in frames.
     key_notes: the same notes with key-release offsets and the sustain pedal (clipped the same way): adds the
       `RELEASE_KEYS` and `PEDAL_KEYS` targets.
+    pedalled: `pedalled_releases` of the whole piece, clipped the same way, for `key_audible`; None:
+      `pedalled_releases(key_notes)` (exact where `key_notes` is the whole piece).
 
   Returns:
     float32 arrays keyed by `TARGET_KEYS` (and the release and pedal keys).
@@ -67,7 +84,21 @@ def frame_targets(
   if key_notes is not None:
     key = _note_rolls(key_notes, num_frames, frame_rate, regression_frames, with_onsets=False)
     out.update({"key_frame": key["frame"], "key_offset": key["offset"], "key_offset_reg": key["offset_reg"]})
+    out["key_audible"] = _audible(
+      pedalled_releases(key_notes) if pedalled is None else pedalled, num_frames, frame_rate
+    )
     out.update(pedal_targets(key_notes, num_frames, frame_rate, regression_frames))
+  return out
+
+
+def _audible(pedalled: NoteSequence, num_frames: int, frame_rate: float) -> np.ndarray:
+  """The `key_audible` roll of `pedalled_releases` notes (from a key release to the end of the sound)."""
+  out = np.ones((num_frames, NUM_KEYS), np.float32)
+  release = np.round(pedalled.onset * frame_rate).astype(np.int64)
+  silent = np.round(pedalled.offset * frame_rate).astype(np.int64)
+  for k, a, b in zip(pedalled.pitch - MIN_PITCH, release, silent, strict=True):
+    if b > a:
+      out[max(a - PEDALLED_MARGIN, 0) : min(b, num_frames), k] = 0.0
   return out
 
 

@@ -8,7 +8,9 @@
 
 With the key-release and pedal heads (`model.pedal`), two more terms: "release" (key-release frame BCE + release
 events) and "pedal" (pedal frame BCE + pedal onset and offset events), weighted by `loss.release_weight` and
-`loss.pedal_weight`.
+`loss.pedal_weight`. With `loss.pedalled_releases=False` the release term leaves out the keys let go under the
+sustain pedal (`labels` `key_audible`), from just before the release until the note stops sounding: nothing in
+the audio says when those keys came up.
 
 Every loss is averaged over valid frames (`batch["mask"]`), so padded frames of an
 evaluation batch count for nothing.
@@ -93,10 +95,13 @@ def _release_and_pedal(outputs: dict, batch: dict, objective: str, weights) -> d
   mask = batch["mask"]
   names = heads.of(objective)
   event = lambda name: _masked_mean(_bce(outputs[name], batch[name], weights.event_pos_weight), mask)  # noqa: E731
-  release = _masked_mean(_bce(outputs["key_frame"], batch["key_frame"], weights.frame_pos_weight), mask)
+  keys = mask[..., None] * (1.0 if weights.pedalled_releases else batch["key_audible"])
+  key_mean = lambda values: jnp.sum(values * keys) / jnp.maximum(jnp.sum(keys * jnp.ones_like(values)), 1.0)  # noqa: E731
+  release = key_mean(_bce(outputs["key_frame"], batch["key_frame"], weights.frame_pos_weight))
+  release_event = key_mean(_bce(outputs[names.key_offset], batch[names.key_offset], weights.event_pos_weight))
   pedal = _masked_mean(_bce(outputs["pedal_frame"], batch["pedal_frame"]), mask)
   return {
-    "release": release + event(names.key_offset),
+    "release": release + release_event,
     "pedal": pedal + event(names.pedal_onset) + event(names.pedal_offset),
   }
 

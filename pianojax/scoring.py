@@ -149,6 +149,7 @@ REFINED = (
   ("end_events", decoding.END_EVENTS, tuning_score, False),
   ("pedal_threshold", (0.3, 0.4, 0.5, 0.6, 0.7), _pedal_score, True),
   ("release_threshold", (0.05, 0.1, 0.15, 0.2, 0.3, 0.5), lambda row: row.get("key_onset_offset_f1", 0.0), True),
+  ("sounding_ends", decoding.SOUNDING_ENDS, tuning_score, True),
 )
 MAX_PASSES = 4
 

@@ -85,8 +85,9 @@ def _pre_pedal_checkpoint(tfds_dir, root):
   removed += (("model", "end_context"), ("model", "end_dilations"), ("train", "freeze"))  # (added in session 11)
   for section, field in removed:
     del saved[section][field]
-  for field in ("release_threshold", "pedal_threshold", "end_confirm_threshold", "end_events"):  # (+ sessions 18, 20)
-    del saved["decode"][field]
+  for field in ("release_threshold", "pedal_threshold", "end_confirm_threshold", "end_events", "sounding_ends"):
+    del saved["decode"][field]  # (+ sessions 18, 20, 21)
+  del saved["loss"]["pedalled_releases"]  # (session 21)
   metadata.write_text(json.dumps(saved))
   return config, train_state
 
@@ -97,6 +98,7 @@ def test_a_checkpoint_from_before_the_pedal_heads_restores_grows_or_fails_clearl
   assert config.model.pedal is False and config.decode.pedal_threshold == 0.5
   # decoding as the code that wrote it did: every end event counts, at the first frame of its run
   assert config.decode.end_confirm_threshold == 0.0 and config.decode.end_events == "rise"
+  assert config.decode.sounding_ends == "frames" and config.loss.pedalled_releases is True
   assert config.model.end_context is False and config.train.freeze == "none"
   assert "head_pedal_frame" not in variables["params"]
   # today's config (pedal heads) against it: one line naming what changed

@@ -129,6 +129,31 @@ def test_end_events_put_a_classification_end_at_its_runs_rise_or_its_peak():
   assert round(float(decoding.decode_all(probs, rate, "hybrid", rise).sounding.offset[0]) * rate) == 13
 
 
+def test_sounding_ends_from_the_frame_heads_or_from_the_key_release_and_pedal_alone():
+  # The key is let go at frame 40 with the pedal up, and the frame heads hold the note to frame 70 (a release tail):
+  # "frames" ends the sounding note at 70, "keys" at the key release. Under a pedal that lifts at frame 80, both
+  # carry it there.
+  rate, k, n = 50.0, 60 - notes.MIN_PITCH, 100
+  probs = {name: np.zeros((n, 88), np.float32) for name in ("onset_reg", "offset", "frame", "velocity", "key_frame")}
+  probs["key_offset"] = np.zeros((n, 88), np.float32)
+  probs.update({name: np.zeros((n, 1), np.float32) for name in ("pedal_frame", "pedal_onset_reg", "pedal_offset")})
+  probs["onset_reg"][10, k] = 1.0
+  probs["frame"][10:70, k] = 0.9
+  probs["key_frame"][10:40, k] = 0.9
+  probs["velocity"][10, k] = 0.5
+
+  def ends(how):
+    t = decoding.decode_all(probs, rate, "hybrid", SETTINGS.replace(sounding_ends=how))
+    return round(float(t.sounding.offset[0]) * rate), round(float(t.released.offset[0]) * rate)
+
+  assert ends("frames") == (70, 40) and ends("keys") == (40, 40)
+  probs["pedal_frame"][20:80, 0] = 0.9
+  assert ends("frames") == (80, 40) and ends("keys") == (80, 40)
+  with pytest.raises(UserError, match="--sounding_ends=both: choose from frames, keys"):
+    SETTINGS.replace(sounding_ends="both")
+  assert SETTINGS.sounding_ends == "frames"  # what every model decoded with before the setting (old checkpoints)
+
+
 def test_end_events_is_checked_and_kept_a_string():
   with pytest.raises(UserError, match="--end_events=top: choose from rise, peak"):
     SETTINGS.replace(end_events="top")

@@ -38,6 +38,37 @@ def test_targets_end_at_the_key_release_and_mark_the_pedal():
   assert t["key_offset_reg"][30, k] == 1.0 and t["offset_reg"][80, k] == 1.0
 
 
+def test_a_key_let_go_under_the_pedal_is_left_out_of_the_release_targets_until_the_pedal_lifts():
+  t = labels.frame_targets(labels.with_offsets(SUSTAINED, "pedal"), 150, RATE, regression_frames=5, key_notes=SUSTAINED)
+  audible, k = t["key_audible"], 60 - notes.MIN_PITCH
+  # key 60 let go at 0.6 s (frame 30) under the pedal, which lifts at 1.6 s (frame 80)
+  assert np.flatnonzero(audible[:, k] == 0).tolist() == list(range(30 - labels.PEDALLED_MARGIN, 80))
+  audible[:, k] = 1.0
+  assert audible.all()  # key 64 is let go at 2.4 s with the pedal up: heard, as every other key
+
+
+def test_without_pedalled_releases_the_release_loss_ignores_keys_let_go_under_the_pedal():
+  t = labels.frame_targets(labels.with_offsets(SUSTAINED, "pedal"), 150, RATE, regression_frames=5, key_notes=SUSTAINED)
+  batch = {k: v[None] for k, v in t.items()} | {"mask": np.ones((1, 150), np.float32)}
+  outputs = {k: np.random.default_rng(0).normal(size=v.shape).astype(np.float32) for k, v in batch.items()}
+  weights = tiny_config("/tmp", **{"model.pedal": True}).loss
+  k = 60 - notes.MIN_PITCH
+
+  def release_loss(frame, pedalled):
+    changed = {name: v.copy() for name, v in outputs.items()}
+    if frame is not None:  # both key-release heads made wrong (confidently up / no release) at one frame of key 60
+      changed["key_frame"][0, frame, k] = -8.0
+      changed["key_offset"][0, frame, k] = -8.0
+    weights.pedalled_releases = pedalled
+    return float(objectives.losses(changed, batch, "hybrid", weights)["release"])
+
+  # frame 30: the key release under the pedal; frame 20: the key is down (and heard)
+  for pedalled in (True, False):
+    assert release_loss(20, pedalled) != pytest.approx(release_loss(None, pedalled), rel=1e-6)
+  assert release_loss(30, False) == pytest.approx(release_loss(None, False), rel=1e-6)
+  assert release_loss(30, True) != pytest.approx(release_loss(None, True), rel=1e-6)
+
+
 def test_a_pedal_pressed_before_the_window_has_no_onset_in_it():
   clipped = SUSTAINED.clip(1.0, 3.0, clamp=False)  # the pedal went down at 0.4 s
   t = labels.pedal_targets(clipped, 100, RATE)

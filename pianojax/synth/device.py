@@ -344,6 +344,7 @@ class DeviceSynth:
         self.frame_rate,
         regression_frames=self.regression_frames,
         release_and_pedal=self.release_and_pedal,
+        sounding=ring,
       )
       frames = jnp.arange(self.num_frames, dtype=jnp.float32)
       t["mask"] = jnp.where(cut < self.seconds, frames < cut * self.frame_rate - self.regression_frames, True).astype(

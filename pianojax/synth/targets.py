@@ -11,6 +11,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from pianojax import labels
 from pianojax.notes import MIN_PITCH, NUM_KEYS
 
 
@@ -83,6 +84,7 @@ def frame_targets(
   *,
   regression_frames: int = 5,
   release_and_pedal: bool = False,
+  sounding=None,
 ) -> dict[str, jax.Array]:
   """The targets of one segment, keyed as `labels.frame_targets` returns them.
 
@@ -90,6 +92,8 @@ def frame_targets(
     events: `events.Events` of the segment (times from its start).
     train_offset: `(notes,)` the offsets the note heads learn (`data.offset_mode`: sounding or key release).
     release_and_pedal: also the key-release and pedal targets (from `events.offset` and the pedal intervals).
+    sounding: `(notes,)` where each note stops sounding (`events.sounding`), for `key_audible`; with
+      `release_and_pedal` only.
   """
   e = events
   inside = e.valid & (e.onset < num_frames / frame_rate)  # as NoteSequence.clip keeps notes of the segment
@@ -106,5 +110,18 @@ def frame_targets(
       with_onsets=False,
     )
     out.update({"key_frame": key["frame"], "key_offset": key["offset"], "key_offset_reg": key["offset_reg"]})
+    # (as the host clips `labels.pedalled_releases`: from the key release to the end of the sound, in the segment)
+    pedalled = e.valid & (sounding > e.offset) & (e.offset < num_frames / frame_rate) & (sounding > 0)
+    out["key_audible"] = _audible(e.pitch, e.offset, sounding, pedalled, num_frames=num_frames, frame_rate=frame_rate)
     out.update(pedal_rolls(e.pedal_down, e.pedal_up, e.pedal_valid, **frames))
   return out
+
+
+def _audible(pitch, release, sounding, valid, *, num_frames: int, frame_rate: float) -> jax.Array:
+  """`labels._audible` of the `valid` notes (keys let go under the pedal): 0 from `PEDALLED_MARGIN` frames before
+  the key release to where the note stops sounding."""
+  f = jnp.arange(num_frames, dtype=jnp.float32)
+  a, b = jnp.round(release * frame_rate), jnp.round(sounding * frame_rate)
+  key = jnp.where(valid & (b > a), pitch - MIN_PITCH, NUM_KEYS)
+  silent = ((f >= a[:, None] - labels.PEDALLED_MARGIN) & (f < b[:, None])).astype(jnp.float32)
+  return 1.0 - _per_key(silent, key)

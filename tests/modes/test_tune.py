@@ -30,6 +30,7 @@ def test_tune_on_validation_then_ship_the_choice(run_dir, tmp_path):
   tried = [r for r in report["refined"] if r["field"] == "end_events" and r["pass"] == last]
   assert sorted(r["value"] for r in tried) == ["peak", "rise"]  # where an end event falls: a choice of two
   assert chosen["end_events"] == max(tried, key=lambda r: r["score"])["value"]
+  assert not any(r["field"] == "sounding_ends" for r in report["refined"])  # (no pedal heads: nothing to choose)
   if last == 0:  # one pass: the grid's frame threshold was already the best around the refined offset threshold
     assert chosen["frame_threshold"] == best["frame_threshold"]
 

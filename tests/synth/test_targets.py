@@ -41,17 +41,20 @@ def test_device_targets_equal_the_host_labels_of_the_same_window(seed):
     FRAMES,
     FRAME_RATE,
     key_notes=piece.clip(start, start + seconds, clamp=False),
+    pedalled=labels.pedalled_releases(piece).clip(start, start + seconds, clamp=False),
   )
   # the device sees the whole piece shifted to the window (notes outside it included: targets must ignore them)
   shifted = piece.shifted(time_offset=-start)
   e = events.from_notes(shifted, 48, 8)
   e = e._replace(pedal_up=np.where(e.pedal_up >= seconds, np.inf, e.pedal_up))  # lifted after: unknown in-window
   ring = events.sounding(events.from_notes(piece, 48, 8)) - start
-  got = jax.jit(lambda e, r: targets.frame_targets(e, r, FRAMES, FRAME_RATE, release_and_pedal=True))(e, ring)
+  got = jax.jit(lambda e, r: targets.frame_targets(e, r, FRAMES, FRAME_RATE, release_and_pedal=True, sounding=r))(
+    e, ring
+  )
   assert set(got) == set(want)
   for name, roll in want.items():
     np.testing.assert_allclose(np.asarray(got[name]), roll, atol=1e-5, err_msg=name)
-  assert want["onset"].sum() > 5 and want["pedal_frame"].sum() > 0
+  assert want["onset"].sum() > 5 and want["pedal_frame"].sum() > 0 and not want["key_audible"].all()
 
 
 def test_to_notes_round_trips():
