@@ -42,13 +42,16 @@ def get_config():
   st.transcriber_from = "models/default"
   st.loss = "l1_log"
 
-  dec = config.decode  # models/default's decoding (docs/MODEL.md, "Session 16"; end events confirmed since session 18)
+  # models/default's decoding (docs/MODEL.md, "Session 16"; end events confirmed since session 18, at their peaks since
+  # session 20, sounding ends from the keys and the pedal since session 21)
+  dec = config.decode
   dec.onset_threshold = 0.7
   dec.frame_threshold = 0.2
   dec.offset_threshold = 0.5
   dec.pedal_threshold = 0.6
   dec.release_threshold = 0.2
   dec.end_confirm_threshold = 0.7
+  dec.sounding_ends = "keys"
   config.inference.segment_hop_frames = 192
 
   config.optim.learning_rate = 1e-3  # fine-tuning from the shipped weights
