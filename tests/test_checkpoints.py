@@ -63,6 +63,7 @@ def test_the_shipped_model_loads_with_todays_fields():
   assert config.loss.event_pos_weight == 8.0 and "stitch" not in config.data
   assert config.data.train == ("notes", "chords", "others", "mixtures", "performances")
   assert config.decode.end_events == "peak" and config.decode.end_confirm_threshold == 0.7  # (exported with them)
+  assert config.decode.sounding_ends == "keys" and config.loss.pedalled_releases is False  # (session 21's)
   assert model.num_frames == config.data.segment_frames and jax.tree.leaves(variables)
 
 
