@@ -33,7 +33,12 @@ def _bce(logits, targets, pos_weight: float = 1.0):
 
 def _masked_mean(values, mask):
   """Mean over (batch, frames, keys) of `values`, counting frames where mask > 0."""
-  weights = mask[..., None] * jnp.ones_like(values)
+  return _weighted_mean(values, mask[..., None])
+
+
+def _weighted_mean(values, weights):
+  """Mean of `values` weighted by `weights` (broadcast to their shape), 0 where every weight is 0."""
+  weights = weights * jnp.ones_like(values)
   return jnp.sum(values * weights) / jnp.maximum(jnp.sum(weights), 1.0)
 
 
@@ -96,9 +101,9 @@ def _release_and_pedal(outputs: dict, batch: dict, objective: str, weights) -> d
   names = heads.of(objective)
   event = lambda name: _masked_mean(_bce(outputs[name], batch[name], weights.event_pos_weight), mask)  # noqa: E731
   keys = mask[..., None] * (1.0 if weights.pedalled_releases else batch["key_audible"])
-  key_mean = lambda values: jnp.sum(values * keys) / jnp.maximum(jnp.sum(keys * jnp.ones_like(values)), 1.0)  # noqa: E731
-  release = key_mean(_bce(outputs["key_frame"], batch["key_frame"], weights.frame_pos_weight))
-  release_event = key_mean(_bce(outputs[names.key_offset], batch[names.key_offset], weights.event_pos_weight))
+  release = _weighted_mean(_bce(outputs["key_frame"], batch["key_frame"], weights.frame_pos_weight), keys)
+  key_offset = _bce(outputs[names.key_offset], batch[names.key_offset], weights.event_pos_weight)
+  release_event = _weighted_mean(key_offset, keys)
   pedal = _masked_mean(_bce(outputs["pedal_frame"], batch["pedal_frame"]), mask)
   return {
     "release": release + release_event,

@@ -100,6 +100,8 @@ def frame_targets(
   frames = {"num_frames": num_frames, "frame_rate": frame_rate, "regression_frames": regression_frames}
   out = note_rolls(e.pitch, e.onset, train_offset, e.velocity, inside & (train_offset > 0), **frames)
   if release_and_pedal:
+    if sounding is None:
+      raise ValueError("frame_targets: release_and_pedal needs `sounding` (events.sounding) for key_audible")
     key = note_rolls(
       e.pitch,
       e.onset,
