@@ -2,7 +2,9 @@
 # Sets up (scripts/setup.sh) and runs the linter and the test suite. Extra arguments go to pytest.
 # Two pytest workers (pytest-xdist, a test file per worker at a time): most of the suite's time is XLA compiling,
 # one core per program, so two cores finish it sooner. PIANOJAX_TEST_WORKERS=0 runs it in one process. The 25
-# slowest tests are listed at the end (what to trim when the suite nears its 15 minutes).
+# slowest tests are listed at the end (what to trim when the suite nears its 15 minutes). A worker that crashes
+# (a segfault) is not replaced: the run ends with the test it crashed in named as failed. pytest-xdist 3.8.0 replaces
+# it by default, and under --dist loadfile then waits forever (CI ran out its 90 minutes that way once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,5 +14,5 @@ workers=${PIANOJAX_TEST_WORKERS:-2}
 if [ "$workers" = 0 ]; then
   .venv/bin/python -m pytest --durations=25 "$@"
 else
-  .venv/bin/python -m pytest -n "$workers" --dist loadfile --durations=25 "$@"
+  .venv/bin/python -m pytest -n "$workers" --dist loadfile --max-worker-restart=0 --durations=25 "$@"
 fi
