@@ -30,6 +30,7 @@ if [ "$system" = 1 ]; then
   python3 -m pip install -q -r requirements.txt
   python3 -m pip install -q --no-deps -e .
   python3 -c 'import sys; from pianojax.synth import soundfonts; sys.exit(soundfonts.check_installed())'
+  python3 -m pianojax.numba_cache
   exit 0
 fi
 
@@ -44,3 +45,9 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
 fi
 # Every SoundFont the configs name must be there (one line per missing one, naming its package).
 .venv/bin/python -c 'import sys; from pianojax.synth import soundfonts; sys.exit(soundfonts.check_installed())'
+# librosa's numba kernels, compiled by this one process before anything runs two at once: two processes compiling
+# them together can leave a cache that segfaults every later process (pianojax/numba_cache.py).
+.venv/bin/python -m pianojax.numba_cache || {
+  echo "setup: librosa's compiled kernels failed; remove their cache (find .venv -name '*.nb[ic]' -delete) and rerun" >&2
+  exit 1
+}

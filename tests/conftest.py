@@ -300,3 +300,32 @@ SLOW_FIRST = (
 def pytest_collection_modifyitems(items):
   rank = {name: i for i, name in enumerate(SLOW_FIRST)}
   items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # (stable: the rest keep their order)
+
+
+# librosa's numba kernels are compiled once, by scripts/setup.sh (pianojax/numba_cache.py): two test workers compiling
+# one at once can leave a cache that segfaults every later process. The session (in the process that starts the
+# workers) fails where the tests wrote to that cache: some kernel pianojax or a test reaches is not compiled there.
+_NUMBA_CACHE = pytest.StashKey[dict]()
+
+
+def pytest_sessionstart(session):
+  if not hasattr(session.config, "workerinput"):
+    from pianojax import numba_cache
+
+    session.config.stash[_NUMBA_CACHE] = numba_cache.cache_files()
+
+
+def pytest_sessionfinish(session, exitstatus):
+  if hasattr(session.config, "workerinput") or _NUMBA_CACHE not in session.config.stash:
+    return
+  from pianojax import numba_cache
+
+  before, after = session.config.stash[_NUMBA_CACHE], numba_cache.cache_files()
+  written = [path for path, mtime in after.items() if before.get(path) != mtime]
+  if written:
+    print(
+      f"\nFAILED: the tests wrote {len(written)} of librosa's numba cache files (first: {written[0]}); test workers "
+      "compiling a kernel together can break the cache for every later process. Run scripts/setup.sh first (it "
+      "compiles them), or add the librosa call that compiled it to pianojax/numba_cache.compile_kernels"
+    )
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
