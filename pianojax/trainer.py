@@ -8,6 +8,7 @@ metrics as JSON lines and TensorBoard events.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import json
@@ -110,7 +111,16 @@ def training_batches(config, mesh, start: int, log=print):
     num_steps=config.train.steps - start,
     threads=config.train.data_threads,
   )
-  return (mesh_lib.to_global(b, mesh) for b in host)
+  return _on_mesh(host, mesh)
+
+
+def _on_mesh(host, mesh):
+  """The host pipeline's batches made global on `mesh`; closing this generator closes the pipeline's threads."""
+  try:
+    for batch in host:
+      yield mesh_lib.to_global(batch, mesh)
+  finally:
+    host.close()
 
 
 def _init_stages(config, state: TrainState, replicated, log) -> TrainState:
@@ -148,6 +158,12 @@ class MetricWriter:
       for k, v in values.items():
         self.tb.add_scalar(k, float(v), step)
       self.tb.flush()
+
+  def close(self) -> None:
+    """Ends TensorBoard's writer threads (the JSON lines need no closing)."""
+    if self.tb is not None:
+      self.tb.close()
+      self.tb = None
 
 
 def evaluate(config, model, variables, mesh) -> dict[str, float]:
@@ -226,69 +242,73 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
     f"{n_dev} device(s) [{jax.devices()[0].platform}], global batch {config.train.batch_size}"
   )
 
-  writer = MetricWriter(workdir, enabled=jax.process_index() == 0)
   if start >= config.train.steps:
     ckpt.close()  # (step 0's save is asynchronous: done before returning, or a caller may not find it)
     log(f"already trained {start} steps")
     return {"step": start, **evaluate(config, model, state.variables, mesh)}
 
-  batches = training_batches(config, mesh, start, log)
-  step_fn = jit_train_step(model, optimizer, config, mesh, step_rng)
-  guard = Guard(config.train.divergence_factor, ckpt)
-  t0 = t_last = time.time()
-  step_last, history, result = start, [], {}
-  # The state after a save step is held (a copy: the next step donates its input) and saved only once the next
-  # step's loss, which is computed from it, has been checked: a checkpoint on disk is never non-finite or diverged.
-  held = None
-  for step in range(start + 1, config.train.steps + 1):
-    batch = next(batches)
-    state, metrics = step_fn(state, batch)
-    history.append(metrics)
-    if step == start + 1:  # the first step pays for compilation (or a cache read)
-      jax.block_until_ready(metrics)
-      first = time.time() - t0
-      writer.write(step, {"first_step_seconds": first})
-      log(f"first step in {first:.1f} s (compilation included)")
-    out_of_time = bool(config.train.time_limit_s) and time.time() - t0 > config.train.time_limit_s
-    final = step == config.train.steps or out_of_time
-    if step % config.train.log_every == 0 or held is not None or final:
-      values = guard.check(history, step)
-      history = []
-      if held is not None:
-        ckpt.save(*held, config, force=True)
-        held = None
-      now = time.time()
-      rate = (step - step_last) / (now - t_last)
-      values["steps_per_second"] = rate
-      values["audio_seconds_per_second"] = rate * config.train.batch_size * seconds
-      writer.write(step, values)
-      if step % config.train.log_every == 0 or final:
-        eta = (config.train.steps - step) / max(rate, 1e-9)
-        log(
-          f"step {step}/{config.train.steps}  loss {values['loss/total']:.4f}  {rate:.2f} steps/s  "
-          f"{values['audio_seconds_per_second']:.0f} audio s/s  ETA {eta / 60:.1f} min"
-        )
-      t_last, step_last = now, step
-    if step % config.train.eval_every == 0 or final:
-      try:
-        result = evaluate(config, model, state.variables, mesh)
-      except BaseException:  # an evaluation that fails costs no training: this step is checked, saved, then raised
-        _, metrics = step_fn(jax.tree.map(jnp.copy, state), batch)
-        guard.check([metrics], step + 1)
-        ckpt.save(step, state, config, force=True)
-        ckpt.close()
-        log(f"evaluation at step {step} failed; the step is saved in {ckpt.directory}")
-        raise
-      writer.write(step, result)
-      log("eval " + "  ".join(f"{k.split('/', 1)[1]}={v:.3f}" for k, v in result.items() if k.endswith("_f1")))
-    if step % config.train.checkpoint_every == 0 or final:
-      held = (step, jax.tree.map(jnp.copy, state))
-    if final:
-      break
-  if held is not None:  # the last state's own loss: one more step on a copy of it, then discarded
-    _, metrics = step_fn(jax.tree.map(jnp.copy, held[1]), batch)
-    guard.check([metrics], held[0] + 1)
-    ckpt.save(*held, config, force=True)
+  # The input threads and the TensorBoard writer end with the loop, whatever ends it (an error included): a caller
+  # that goes on (a sweep, a test session) keeps no threads of a finished run.
+  with (
+    contextlib.closing(MetricWriter(workdir, enabled=jax.process_index() == 0)) as writer,
+    contextlib.closing(training_batches(config, mesh, start, log)) as batches,
+  ):
+    step_fn = jit_train_step(model, optimizer, config, mesh, step_rng)
+    guard = Guard(config.train.divergence_factor, ckpt)
+    t0 = t_last = time.time()
+    step_last, history, result = start, [], {}
+    # The state after a save step is held (a copy: the next step donates its input) and saved only once the next
+    # step's loss, which is computed from it, has been checked: a checkpoint on disk is never non-finite or diverged.
+    held = None
+    for step in range(start + 1, config.train.steps + 1):
+      batch = next(batches)
+      state, metrics = step_fn(state, batch)
+      history.append(metrics)
+      if step == start + 1:  # the first step pays for compilation (or a cache read)
+        jax.block_until_ready(metrics)
+        first = time.time() - t0
+        writer.write(step, {"first_step_seconds": first})
+        log(f"first step in {first:.1f} s (compilation included)")
+      out_of_time = bool(config.train.time_limit_s) and time.time() - t0 > config.train.time_limit_s
+      final = step == config.train.steps or out_of_time
+      if step % config.train.log_every == 0 or held is not None or final:
+        values = guard.check(history, step)
+        history = []
+        if held is not None:
+          ckpt.save(*held, config, force=True)
+          held = None
+        now = time.time()
+        rate = (step - step_last) / (now - t_last)
+        values["steps_per_second"] = rate
+        values["audio_seconds_per_second"] = rate * config.train.batch_size * seconds
+        writer.write(step, values)
+        if step % config.train.log_every == 0 or final:
+          eta = (config.train.steps - step) / max(rate, 1e-9)
+          log(
+            f"step {step}/{config.train.steps}  loss {values['loss/total']:.4f}  {rate:.2f} steps/s  "
+            f"{values['audio_seconds_per_second']:.0f} audio s/s  ETA {eta / 60:.1f} min"
+          )
+        t_last, step_last = now, step
+      if step % config.train.eval_every == 0 or final:
+        try:
+          result = evaluate(config, model, state.variables, mesh)
+        except BaseException:  # an evaluation that fails costs no training: this step is checked, saved, then raised
+          _, metrics = step_fn(jax.tree.map(jnp.copy, state), batch)
+          guard.check([metrics], step + 1)
+          ckpt.save(step, state, config, force=True)
+          ckpt.close()
+          log(f"evaluation at step {step} failed; the step is saved in {ckpt.directory}")
+          raise
+        writer.write(step, result)
+        log("eval " + "  ".join(f"{k.split('/', 1)[1]}={v:.3f}" for k, v in result.items() if k.endswith("_f1")))
+      if step % config.train.checkpoint_every == 0 or final:
+        held = (step, jax.tree.map(jnp.copy, state))
+      if final:
+        break
+    if held is not None:  # the last state's own loss: one more step on a copy of it, then discarded
+      _, metrics = step_fn(jax.tree.map(jnp.copy, held[1]), batch)
+      guard.check([metrics], held[0] + 1)
+      ckpt.save(*held, config, force=True)
   ckpt.close()
   stopped = "" if step == config.train.steps else f" (train.time_limit_s={config.train.time_limit_s:g} reached)"
   log(f"trained {step - start} steps in {(time.time() - t0) / 60:.1f} min{stopped} -> {workdir}")

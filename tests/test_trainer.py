@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 
 import jax
 import numpy as np
@@ -99,7 +100,9 @@ def test_save_kill_resume_equals_uninterrupted(tfds_dir, tmp_path):
   config.train.eval_every = 1000
   config.train.log_every = 3
   straight = tmp_path / "straight"
+  before = set(threading.enumerate())
   trainer.train_and_evaluate(config, str(straight), log=lambda *_: None)
+  assert set(threading.enumerate()) <= before  # the input threads and TensorBoard's writer ended with the run
 
   # The same run killed after step 4 (checkpoint at 3), then restarted.
   killed = tmp_path / "killed"
@@ -220,8 +223,10 @@ def test_a_failing_evaluation_costs_no_training(tfds_dir, tmp_path):
   config.train.eval_every = 3
   config.train.checkpoint_every = 1000
   config.train.eval_datasets = ("maestro",)  # not built here: evaluation fails at step 3
+  before = set(threading.enumerate())
   with pytest.raises(UserError, match="maestro"):
     trainer.train_and_evaluate(config, str(tmp_path / "run"), log=lambda *_: None)
+  assert set(threading.enumerate()) <= before  # ended on the error too: a sweep or a test session keeps none
   assert checkpoints.Checkpoints(str(tmp_path / "run" / "checkpoints")).latest_step() == 3
 
 
