@@ -56,6 +56,9 @@ def get_config() -> ml_collections.ConfigDict:
   # dilations instead of sharing the onset heads' (docs/MODEL.md, "Session 11").
   model.end_context = False
   model.end_dilations = (1, 2, 4, 8, 16, 32)
+  # The sustain-pedal heads read a context of their own too (end_dilations; started from the note-end one by
+  # init_from), so the pedal can be trained apart from the key releases (train.freeze=all_but_pedal).
+  model.pedal_context = False
   # Key-release and sustain-pedal heads (docs/MODEL.md "Note ends and the pedal"): the note heads keep
   # data.offset_mode's offsets (how long a string sounds); these add where each key is let go and where the
   # sustain pedal goes down and up, so a transcription carries the pedal as CC64 events.
@@ -131,6 +134,7 @@ def get_config() -> ml_collections.ConfigDict:
   train.divergence_factor = 10.0
   # none | notes: train only the note-end branch (model.end_context): the DenseNet, the shared context and the
   # onset head keep their starting weights (init_from), the first two run as at inference: the onsets stay put.
+  # all_but_pedal: only the pedal context and heads (model.pedal_context) train; no other output moves.
   train.freeze = "none"
   train.time_limit_s = 0.0  # stop (evaluated, checkpointed) after this many seconds of training (0: no limit)
   config.init_from = ""  # a checkpoint (dir or step dir) to start from: pretrain -> fine-tune

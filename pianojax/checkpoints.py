@@ -270,21 +270,26 @@ def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
   merged = jax.tree_util.tree_map_with_path(pick, variables)
   if len(fresh) == len(jax.tree.leaves(variables)):
     raise CheckpointError(f"init_from {root} step {step}: no array of it fits the config's model")
-  from pianojax.models import END_CONTEXT  # (Flax: imported only where a model is built)
+  from pianojax.models import END_CONTEXT, PEDAL_CONTEXT  # (Flax: imported only where a model is built)
 
-  params, old_params = merged.get("params", {}), old.get("params", {})
-  if END_CONTEXT in params and END_CONTEXT not in old_params and SHARED_CONTEXT in old_params:
+  old_params = old.get("params", {})
+  for name, sources in ((END_CONTEXT, (SHARED_CONTEXT,)), (PEDAL_CONTEXT, (END_CONTEXT, SHARED_CONTEXT))):
+    params = merged.get("params", {})
+    source = next((s for s in sources if s in old_params), None)
+    if name not in params or name in old_params or source is None:
+      continue
     try:
-      grown = graft_context(old_params[SHARED_CONTEXT], params[END_CONTEXT])
+      grown = graft_context(old_params[source], params[name])
     except CheckpointError as e:
-      raise CheckpointError(f"init_from {root} step {step}: {e}") from None
-    merged = {**merged, "params": {**params, END_CONTEXT: grown}}
-    fresh = [name for name in fresh if f"['{END_CONTEXT}']" not in name] + [f"{END_CONTEXT} (from {SHARED_CONTEXT})"]
+      raise CheckpointError(f"init_from {root} step {step}: the {name} from the {source}: {e}") from None
+    merged = {**merged, "params": {**params, name: grown}}
+    fresh = [f for f in fresh if f"['{name}']" not in f] + [f"{name} (from {source})"]
   return merged, fresh
 
 
 # A model given a note-end context of its own (model.end_context) starts it from the shared one it grew out of
-# (the shared context's module name).
+# (the shared context's module name); a pedal context of its own (model.pedal_context) from the note-end one where
+# the checkpoint has it, so the pedal heads start out computing what they did.
 SHARED_CONTEXT = "TemporalContext_0"
 
 
@@ -305,7 +310,7 @@ def graft_context(old: dict, new: dict) -> dict:
   if jax.tree.structure(out) != jax.tree.structure(new) or any(
     np.shape(a) != np.shape(b) for a, b in zip(jax.tree.leaves(out), jax.tree.leaves(new), strict=True)
   ):
-    raise CheckpointError("the note-end context cannot start from the shared one: their widths differ")
+    raise CheckpointError("their widths differ")
   return jax.tree.map(np.array, out)  # copies: the two contexts must not share buffers (a train step donates them)
 
 

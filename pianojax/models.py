@@ -31,6 +31,14 @@ PEDAL_HEADS = {o: heads.of(o).pedal for o in heads.OBJECTIVES}
 END_CONTEXT = "end_context"
 ONSET_HEADS = ("onset", "onset_reg", "velocity")
 NOTE_MODULES = ("DenseNet_0", "TemporalContext_0", "head_onset", "head_onset_reg")
+# The sustain-pedal heads' own context (`Transcriber.pedal_context`): with `train.freeze=all_but_pedal` it and the
+# pedal heads are all that trains (`pedal_modules`), so no note, end or key-release output moves.
+PEDAL_CONTEXT = "pedal_context"
+
+
+def pedal_modules(objective: str) -> tuple[str, ...]:
+  """The parameters `train.freeze=all_but_pedal` trains: the pedal context and the pedal heads."""
+  return (PEDAL_CONTEXT, *(f"head_{name}" for name in PEDAL_HEADS[objective]))
 
 
 # Log features (about -11.5 for silence to +5) scaled into the range of the hidden features for the velocity head.
@@ -156,6 +164,10 @@ class Transcriber(nn.Module):
     frozen_notes: the DenseNet and the shared context run as at inference (batch statistics fixed) with no gradient
       through them: training moves only the note-end branch and the velocity head, so the onsets stay what they
       were (the optimizer must not update those parameters or the onset head either: `NOTE_MODULES`).
+    pedal_context: the sustain-pedal heads read a temporal context of their own (settings as `end_context`),
+      beside the note-end one, so the pedal can be trained apart from the key releases; None: they read the ends'.
+    frozen_ends: the note-end context too runs as at inference with no gradient through it (with `frozen_notes`):
+      only the pedal context and heads learn (`pedal_modules`).
     mask: spectrogram masking applied in training (rng stream "augment").
     framing: "frame" (the frontend's frames) or "beat" (features averaged within beat
       intervals, given per call as `beat_ids` from `framing.beat_ids`).
@@ -171,6 +183,8 @@ class Transcriber(nn.Module):
   context: dict = dataclasses.field(default_factory=dict)
   end_context: dict | None = None
   frozen_notes: bool = False
+  pedal_context: dict | None = None
+  frozen_ends: bool = False
   mask: MaskSpec = MaskSpec()
   dtype: jnp.dtype = jnp.float32
   framing: str = "frame"
@@ -207,7 +221,12 @@ class Transcriber(nn.Module):
       x, h = jax.lax.stop_gradient(x), jax.lax.stop_gradient(h)
     ends = h
     if self.end_context is not None:
-      ends = TemporalContext(dtype=self.dtype, name=END_CONTEXT, **self.end_context)(x, train)
+      ends = TemporalContext(dtype=self.dtype, name=END_CONTEXT, **self.end_context)(x, train and not self.frozen_ends)
+    if self.frozen_ends:
+      ends = jax.lax.stop_gradient(ends)
+    pedal_in = ends
+    if self.pedal and self.pedal_context is not None:
+      pedal_in = TemporalContext(dtype=self.dtype, name=PEDAL_CONTEXT, **self.pedal_context)(x, train)
     out = {}
     names = HEADS[self.objective]
     for name in names:
@@ -223,21 +242,22 @@ class Transcriber(nn.Module):
     events = [jax.nn.sigmoid(jax.lax.stop_gradient(out[n])) for n in names[:2]]
     out["frame"] = nn.Dense(NUM_KEYS, dtype=self.dtype, name="head_frame")(jnp.concatenate([ends, *events], axis=-1))
     if self.pedal:
-      out.update(self._release_and_pedal(ends, out))
+      out.update(self._release_and_pedal(ends, out, pedal_in))
     return {k: v.astype(jnp.float32) for k, v in out.items()}
 
-  def _release_and_pedal(self, h, notes: dict) -> dict:
-    """Key-release heads (the frame head of a key seeing its onset and release beliefs, as the note heads do) and
-    sustain-pedal heads (one output per frame, the frame head seeing the pedal's onset and offset beliefs)."""
+  def _release_and_pedal(self, h, notes: dict, pedal_h) -> dict:
+    """Key-release heads on `h` (the frame head of a key seeing its onset and release beliefs, as the note heads do)
+    and sustain-pedal heads on `pedal_h` (one output per frame, the frame head seeing the pedal's onset and offset
+    beliefs)."""
     release, key_frame = RELEASE_HEADS[self.objective]
     out = {release: nn.Dense(NUM_KEYS, dtype=self.dtype, name=f"head_{release}")(h)}
     seen = [jax.nn.sigmoid(jax.lax.stop_gradient(x)) for x in (notes[HEADS[self.objective][0]], out[release])]
     out[key_frame] = nn.Dense(NUM_KEYS, dtype=self.dtype, name=f"head_{key_frame}")(jnp.concatenate([h, *seen], -1))
     down, up, frame = PEDAL_HEADS[self.objective]
     for name in (down, up):
-      out[name] = nn.Dense(1, dtype=self.dtype, name=f"head_{name}")(h)
+      out[name] = nn.Dense(1, dtype=self.dtype, name=f"head_{name}")(pedal_h)
     seen = [jax.nn.sigmoid(jax.lax.stop_gradient(out[n])) for n in (down, up)]
-    out[frame] = nn.Dense(1, dtype=self.dtype, name=f"head_{frame}")(jnp.concatenate([h, *seen], axis=-1))
+    out[frame] = nn.Dense(1, dtype=self.dtype, name=f"head_{frame}")(jnp.concatenate([pedal_h, *seen], axis=-1))
     return out
 
 
@@ -349,7 +369,13 @@ def _transcriber(config) -> Transcriber:
     end_context=(
       {"kind": m.context, "width": m.context_width, "dilations": tuple(m.end_dilations)} if m.end_context else None
     ),
-    frozen_notes=config.train.freeze == "notes",
+    frozen_notes=config.train.freeze in ("notes", "all_but_pedal"),
+    pedal_context=(
+      {"kind": m.context, "width": m.context_width, "dilations": tuple(m.end_dilations)}
+      if m.get("pedal_context", False)
+      else None
+    ),
+    frozen_ends=config.train.freeze == "all_but_pedal",
     mask=MaskSpec(aug.spec_time_masks, aug.spec_time_width, aug.spec_freq_masks, aug.spec_freq_width),
     dtype=dtype,
     framing=config.frontend.framing,

@@ -58,6 +58,7 @@ ADDED = {
   "model.end_context": False,
   "model.end_dilations": (1, 2, 4, 8, 16, 32),
   "train.freeze": "none",
+  "model.pedal_context": False,
   "model.stages": 1,
   "model.separator": {"channels": 16, "levels": 2, "layers": 2, "growth": 8},
   "separation": {
@@ -188,7 +189,7 @@ CHOICES = {
   "frontend.framing": ("frame", "beat"),
   "data.source": ("tfds", "device"),
   "model.stages": (1, 2),
-  "train.freeze": ("none", "notes"),
+  "train.freeze": ("none", "notes", "all_but_pedal"),
   "decode.end_events": decoding.END_EVENTS,
   "decode.sounding_ends": decoding.SOUNDING_ENDS,
   "separation.train": ("separator", "transcriber", "joint"),
@@ -247,8 +248,12 @@ def validate(config, render: bool = False) -> None:
     _validate_two_stage(config, bad)
   if config.train.freeze == "notes" and not config.model.end_context:
     raise bad("train.freeze", "freezing the onset branch needs a note-end branch to train: set model.end_context=True")
-  if config.train.freeze == "notes" and config.model.stages == 2:
+  if config.train.freeze != "none" and config.model.stages == 2:
     raise bad("train.freeze", "a two-stage model freezes by stage (separation.train)")
+  if config.model.pedal_context and not config.model.pedal:
+    raise bad("model.pedal_context", "a context for the pedal heads needs them: set model.pedal=True")
+  if config.train.freeze == "all_but_pedal" and not config.model.pedal_context:
+    raise bad("train.freeze", "training the pedal branch alone needs one: set model.pedal_context=True")
   if config.inference.segment_hop_frames > config.data.segment_frames:
     raise bad("inference.segment_hop_frames", f"must be at most data.segment_frames ({config.data.segment_frames})")
   try:

@@ -51,15 +51,21 @@ def make_optimizer(config) -> optax.GradientTransformation:
   else:
     raise UserError(f"unknown optim.optimizer {o.optimizer!r}; choose adamw, adam or sgd")
   opt = optax.chain(optax.clip_by_global_norm(o.grad_clip), opt) if o.grad_clip else opt
-  return _freeze_notes(config, _freeze_untrained_stage(config, opt))
+  return _freeze(config, _freeze_untrained_stage(config, opt))
 
 
-def _freeze_notes(config, opt: optax.GradientTransformation) -> optax.GradientTransformation:
-  """With `train.freeze=notes`: `opt` on the note-end branch and no update at all (weight decay included) on the
-  network up to the shared context and the onset head (`models.NOTE_MODULES`)."""
-  if config.train.freeze != "notes":
+def _freeze(config, opt: optax.GradientTransformation) -> optax.GradientTransformation:
+  """`opt` on what `train.freeze` trains and no update at all (weight decay included) on the rest: "notes" keeps the
+  network up to the shared context and the onset head (`models.NOTE_MODULES`); "all_but_pedal" everything but the
+  pedal context and heads (`models.pedal_modules`)."""
+  if config.train.freeze == "none":
     return opt
-  labels = lambda params: {k: "frozen" if k in models.NOTE_MODULES else "trained" for k in params}  # noqa: E731
+  if config.train.freeze == "notes":
+    frozen = lambda name: name in models.NOTE_MODULES  # noqa: E731
+  else:
+    trained = models.pedal_modules(config.objective)
+    frozen = lambda name: name not in trained  # noqa: E731
+  labels = lambda params: {k: "frozen" if frozen(k) else "trained" for k in params}  # noqa: E731
   return optax.multi_transform({"trained": opt, "frozen": optax.set_to_zero()}, labels)
 
 

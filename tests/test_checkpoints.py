@@ -89,6 +89,7 @@ def _pre_pedal_checkpoint(tfds_dir, root):
   for field in ("release_threshold", "pedal_threshold", "end_confirm_threshold", "end_events", "sounding_ends"):
     del saved["decode"][field]  # (+ sessions 18, 20, 21)
   del saved["loss"]["pedalled_releases"]  # (session 21)
+  del saved["model"]["pedal_context"]  # (session 22)
   metadata.write_text(json.dumps(saved))
   return config, train_state
 
@@ -100,7 +101,7 @@ def test_a_checkpoint_from_before_the_pedal_heads_restores_grows_or_fails_clearl
   # decoding as the code that wrote it did: every end event counts, at the first frame of its run
   assert config.decode.end_confirm_threshold == 0.0 and config.decode.end_events == "rise"
   assert config.decode.sounding_ends == "frames" and config.loss.pedalled_releases is True
-  assert config.model.end_context is False and config.train.freeze == "none"
+  assert config.model.end_context is False and config.train.freeze == "none" and config.model.pedal_context is False
   assert "head_pedal_frame" not in variables["params"]
   # today's config (pedal heads) against it: one line naming what changed
   pedal_config = tiny_config(tfds_dir, **{"model.pedal": True})

@@ -60,3 +60,40 @@ def test_freezing_the_notes_needs_a_note_end_branch(run_dir):
   config = tiny_config(run_dir, **{"train.freeze": "notes"})
   with pytest.raises(UserError, match=r"train\.freeze.*model\.end_context=True"):
     settings.validate(config)
+
+
+def test_the_pedal_branch_grows_from_the_note_ends_and_trains_alone(tfds_dir, run_dir, tmp_path):
+  """A pedal context of its own (model.pedal_context) starts as the note-end context, so the grown model computes
+  what its checkpoint did; trained with train.freeze=all_but_pedal, only it and the pedal heads move."""
+  ends = tiny_config(tfds_dir, **END, **{"train.freeze": "notes", "init_from": str(run_dir), "train.steps": 2})
+  ends.train.eval_every = 1000
+  trainer.train_and_evaluate(ends, str(tmp_path / "ends"), log=lambda *_: None)
+  _, ends_model, ends_variables = checkpoints.load_model(str(tmp_path / "ends"))
+
+  over = {**END, "model.pedal_context": True, "init_from": str(tmp_path / "ends"), "train.steps": 3}
+  config = tiny_config(tfds_dir, **over, **{"train.freeze": "all_but_pedal"})
+  config.train.eval_every = 1000
+  config.optim.warmup_steps = 0
+  settings.validate(config)
+  model = models.build(config)
+  grown = state.initial_variables(model, config, jax.random.key(1))
+  merged, fresh = checkpoints.restore_into(str(tmp_path / "ends"), config, jax.device_get(grown))
+  assert fresh == ["pedal_context (from end_context)"]  # the pedal heads are the note-end branch's
+  audio = np.random.default_rng(0).standard_normal((2, config.data.segment_frames * config.frontend.hop_length))
+  audio = (0.1 * audio).astype(np.float32)
+  before, after = ends_model.apply(ends_variables, audio), model.apply(merged, audio)
+  for head, value in before.items():
+    np.testing.assert_allclose(after[head], value, rtol=0, atol=1e-5, err_msg=head)
+
+  trainer.train_and_evaluate(config, str(tmp_path / "pedal"), log=lambda *_: None)
+  _, _, start = checkpoints.load_model(str(tmp_path / "pedal" / "checkpoints" / "0"))
+  _, _, end = checkpoints.load_model(str(tmp_path / "pedal"))
+  trained = models.pedal_modules(config.objective)
+  for collection in ("params", "batch_stats"):
+    for name in start[collection]:
+      a, b = (jax.tree.leaves(v[collection][name]) for v in (start, end))
+      moved = not all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+      assert moved == (collection == "params" and name in trained), (collection, name)
+
+  with pytest.raises(UserError, match=r"train\.freeze.*model\.pedal_context=True"):
+    settings.validate(tiny_config(tfds_dir, **END, **{"train.freeze": "all_but_pedal"}))
