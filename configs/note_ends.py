@@ -29,6 +29,10 @@ recipe: end events on the branch with the trunk still frozen, then the whole net
     --config.objective=hybrid --config.model.velocity_level=True --config.init_from=outputs/note_ends_hybrid \
     --config.train.freeze=none --config.train.steps=1500 --config.optim.learning_rate=3e-4 --config.seed=5 \
     --workdir=outputs/note_ends_hybrid_full
+
+Sessions 20 and 21 trained the note-end branch 3,000 steps more each with the onsets frozen; session 22 gave the
+pedal heads a context of their own and trained it alone (`--config.model.pedal_context=True
+--config.train.freeze=all_but_pedal`): docs/MODEL.md has each command.
 """
 
 from configs import device_finetune

@@ -64,6 +64,7 @@ def test_the_shipped_model_loads_with_todays_fields():
   assert config.data.train == ("notes", "chords", "others", "mixtures", "performances")
   assert config.decode.end_events == "peak" and config.decode.end_confirm_threshold == 0.7  # (exported with them)
   assert config.decode.sounding_ends == "keys" and config.loss.pedalled_releases is False  # (session 21's)
+  assert config.model.pedal_context and "pedal_context" in variables["params"]  # (session 22's pedal branch)
   assert model.num_frames == config.data.segment_frames and jax.tree.leaves(variables)
 
 
