@@ -3,10 +3,10 @@ piano's (the research notes' "regression", Spleeter / Open-Unmix style masking),
 transcriber reads the separated spectrogram.
 
 The transcriber here is the shipped CPU model's network (configs/note_ends.py as models/default was trained since
-session 16: hybrid objective, key-release and pedal heads on a note-end branch, level-aware velocity), so it can
-start from models/default (`separation.transcriber_from`); training audio is synthesised on the device (the clean
-piano stem of every mixture is known there), with other instruments in most examples. The curriculum of the notes,
-one stage at a time:
+session 16: hybrid objective, key-release and pedal heads on a note-end branch, level-aware velocity; the pedal
+heads on a context of their own since session 22), so it can start from models/default
+(`separation.transcriber_from`); training audio is synthesised on the device (the clean piano stem of every mixture
+is known there), with other instruments in most examples. The curriculum of the notes, one stage at a time:
 
   python launch.py --mode=build_data --config=configs/two_stage.py --config.data.synth.midi_dir=../shared/midi
   # stage 1 alone, against the clean piano (the transcriber is the shipped one, untouched)
@@ -28,6 +28,7 @@ def get_config():
   config = note_ends.get_config()
   config.objective = "hybrid"  # models/default's network and heads (docs/MODEL.md, "Session 16")
   config.model.velocity_level = True
+  config.model.pedal_context = True  # the pedal heads' own context (docs/MODEL.md, "Session 22")
   config.model.stages = 2
   config.train.freeze = "none"  # a two-stage model freezes by stage (separation.train)
   config.init_from = ""  # each stage has its own starting point below
