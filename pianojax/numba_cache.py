@@ -18,7 +18,8 @@ import sys
 
 
 def compile_kernels() -> None:
-  """Runs, on small inputs and in the dtypes pianojax uses, each librosa path of pianojax's that numba compiles."""
+  """Runs, on small inputs and in the dtypes pianojax uses, each librosa path that numba compiles and that pianojax
+  (beat framing, time stretching) or its tests (onset strength, peak picking) take."""
   import librosa
   import numpy as np
 
