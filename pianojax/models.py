@@ -350,6 +350,7 @@ def _transcriber(config) -> Transcriber:
   m = config.model
   dtype = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}[m.dtype]
   aug = config.data.augment
+  branch = {"kind": m.context, "width": m.context_width, "dilations": tuple(m.end_dilations)}  # note ends, pedal
   return Transcriber(
     spec=frontend.FrontendSpec.from_config(config.frontend),
     num_frames=config.data.segment_frames,
@@ -366,15 +367,9 @@ def _transcriber(config) -> Transcriber:
       "dropout": m.dropout,
     },
     context={"kind": m.context, "width": m.context_width, "dilations": tuple(m.context_dilations)},
-    end_context=(
-      {"kind": m.context, "width": m.context_width, "dilations": tuple(m.end_dilations)} if m.end_context else None
-    ),
+    end_context=branch if m.end_context else None,
     frozen_notes=config.train.freeze in ("notes", "all_but_pedal"),
-    pedal_context=(
-      {"kind": m.context, "width": m.context_width, "dilations": tuple(m.end_dilations)}
-      if m.get("pedal_context", False)
-      else None
-    ),
+    pedal_context=branch if m.get("pedal_context", False) else None,
     frozen_ends=config.train.freeze == "all_but_pedal",
     mask=MaskSpec(aug.spec_time_masks, aug.spec_time_width, aug.spec_freq_masks, aug.spec_freq_width),
     dtype=dtype,

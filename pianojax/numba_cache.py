@@ -6,8 +6,8 @@ Two processes compiling the same `guvectorize` kernel at once can leave a cache 
 10128, open); from then on every process that loads it segfaults. Two pytest workers on a fresh install did exactly
 that in CI (both at their first beat-framed test), and two runs started together on a fresh install could too.
 `scripts/setup.sh` runs `python -m pianojax.numba_cache` once the packages are in, so every kernel pianojax reaches is
-compiled there, by one process; afterwards processes only read the cache (tests/test_numba_cache.py checks that
-pianojax's own librosa calls add nothing to it).
+compiled there, by one process; afterwards processes only read the cache (tests/conftest.py fails a test session
+that writes to it).
 """
 
 from __future__ import annotations
