@@ -186,7 +186,7 @@ def get_config() -> ml_collections.ConfigDict:
   dev.velocities = (40, 80, 115)  # velocity layers recorded
   dev.piano_seconds = 4.0  # stored length of a bass note from its attack ...
   dev.treble_seconds = 2.0  # ... tapering to this at the top
-  # accompaniment: (family, GM program) from one SoundFont, a note every 4 semitones of the family's range
+  # accompaniment: (family, GM program) from each of `others_sources`, a note every 4 semitones of the family's range
   dev.others = (
     ("guitar", 25),
     ("bass", 33),
@@ -197,7 +197,7 @@ def get_config() -> ml_collections.ConfigDict:
     ("organ", 19),
     ("synth", 81),
   )
-  dev.others_source = "fluidr3"
+  dev.others_sources = ("fluidr3",)  # SoundFonts that play the accompaniment (every bank: each family from each)
   dev.others_pitch_step = 4
   dev.others_seconds = 2.5
   dev.materials = ("notes", "chords", "sequences", "performances")  # performances: windows of data.synth.midi_dir

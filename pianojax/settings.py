@@ -25,6 +25,7 @@ LIST_FIELDS = {
   "train.eval_datasets": str,
   "sweep.eval": str,
   "data.device.pianos": str,
+  "data.device.others_sources": str,
   "data.device.materials": str,
   "data.device.material_weights": float,
 }
@@ -33,6 +34,7 @@ MOVED = {
   "data.segment_hop_frames": "inference.segment_hop_frames",
   "data.input_peak_db": "inference.input_peak_db",
   "loss.onset_pos_weight": "loss.event_pos_weight",
+  "data.device.others_source": "data.device.others_sources",
 }
 # Fields no code reads any more.
 REMOVED = ("data.stitch",)

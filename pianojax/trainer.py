@@ -94,8 +94,8 @@ def training_batches(config, mesh, start: int, log=print):
     make = synth.batch_fn(config.train.batch_size, mesh, with_clean=settings.needs_clean_stem(config))
     key = jax.random.fold_in(jax.random.key(config.seed), 0x5EED)
     log(
-      f"training audio synthesised on the device: {synth.num_pianos} pianos, {synth.num_others} other "
-      f"instruments, {synth.num_performances or 'no'} performances, "
+      f"training audio synthesised on the device: {synth.num_pianos} pianos, {synth.num_others} other instruments "
+      f"({len(config.data.device.others_sources)} SoundFonts), {synth.num_performances or 'no'} performances, "
       f"variety {'on' if config.data.device.variety_on else 'off'}"
     )
     return (make(jax.random.fold_in(key, step)) for step in range(start + 1, config.train.steps + 1))

@@ -213,7 +213,8 @@ def piano_wav(tmp_path_factory):
 
 def device_config(assets_dir, midi_dir="", **overrides):
   """`tiny_config` training from device synthesis with small banks: two SoundFont pianos (a note every octave, two
-  layers, 1.5 s) and two accompaniment instruments; performances from `midi_dir` where given."""
+  layers, 1.5 s) and two accompaniment instruments, each from both SoundFonts; performances from `midi_dir` where
+  given."""
   c = tiny_config("unused-tfds", **overrides)
   dev = c.data.device
   c.data.source = "device"
@@ -224,6 +225,7 @@ def device_config(assets_dir, midi_dir="", **overrides):
   dev.piano_seconds = 1.5
   dev.treble_seconds = 1.0
   dev.others = (("strings", 48), ("bass", 33))
+  dev.others_sources = ("fluidr3", "timgm6mb")
   dev.others_pitch_step = 12
   dev.others_seconds = 1.0
   dev.max_notes = 64

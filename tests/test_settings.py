@@ -21,6 +21,7 @@ OLD = {
     "stitch": "center",
     "train": "notes,chords,others",
     "train_weights": "1,2,1",
+    "device": {"others_source": "fluidr3"},
   },
 }
 
@@ -34,6 +35,7 @@ def test_an_old_config_reads_in_todays_shape():
   assert c.decode.min_repeat_ms == 0.0
   assert c.data.train == ("notes", "chords", "others") and c.data.train_weights == (1.0, 2.0, 1.0)
   assert c.train.eval_datasets == ("chords", "performances")
+  assert c.data.device.others_sources == ("fluidr3",) and "others_source" not in c.data.device
   assert OLD["data"]["segment_hop_frames"] == 192  # the input is not changed
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import os
 
@@ -226,13 +227,14 @@ def piano_specs(device_cfg) -> list[BankSpec]:
 
 
 def other_specs(device_cfg) -> list[BankSpec]:
-  """The accompaniment banks (one GM program per family, in the family's range) of a `data.device` section."""
+  """The accompaniment banks of a `data.device` section: for each of `others_sources` in turn, one bank per family
+  (its GM program, in the family's range)."""
   out = []
-  for family, program in device_cfg.others:
+  for source, (family, program) in itertools.product(device_cfg.others_sources, device_cfg.others):
     low, high = INSTRUMENT_RANGES[family]
     out.append(
       BankSpec(
-        device_cfg.others_source,
+        source,
         program=int(program),
         pitch_step=device_cfg.others_pitch_step,
         low=low,

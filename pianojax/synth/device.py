@@ -84,7 +84,7 @@ def load_assets(config) -> Assets:
     if not os.path.isfile(path):
       raise UserError(f"packed performances {path} not found: run --mode=build_data with this config")
     table = performances.load(path)
-  ranges = np.array([INSTRUMENT_RANGES[family] for family, _ in dev.others], np.float32)
+  ranges = np.array([INSTRUMENT_RANGES[family] for family, _ in dev.others] * len(dev.others_sources), np.float32)
   return Assets(pianos, others, ranges, table)
 
 

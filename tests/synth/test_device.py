@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from pianojax import labels, settings
-from pianojax.synth import device, variety
+from pianojax.synth import device, materials, variety
 
 
 def _batches(config, seeds=(0,), batch=4, pair_budget=None, **overrides):
@@ -79,6 +79,24 @@ def test_onset_targets_sit_on_the_rendered_attacks(device_assets):
     first_sound = int(np.argmax(np.abs(audio) > 1e-4))
     assert abs(first_sound / hop - frames[0]) <= 0.5 + 0.01 * 16000 / hop  # within half a frame (+ a 10 ms attack)
     assert np.abs(audio[: max(frames[0] * hop - hop, 0)]).max(initial=0) < 1e-6  # silence before it (FFT round-off)
+
+
+def test_every_accompaniment_family_comes_from_every_source_and_each_plays(device_assets):
+  dev = device_assets.data.device
+  assets = device.load_assets(device_assets)
+  families = [family for family, _ in dev.others]
+  assert len(assets.others) == len(dev.others_sources) * len(families) == 4
+  for i, bank in enumerate(assets.others):  # source-major: FluidR3's strings, bass, then TimGM6mb's
+    low, high = materials.INSTRUMENT_RANGES[families[i % 2]]
+    np.testing.assert_array_equal(assets.others_ranges[i], (low, high))
+    assert low <= bank.pitches.min() and bank.pitches.max() <= high
+  fluid, tim = assets.others[0].float_samples(), assets.others[2].float_samples()
+  n = min(fluid.shape[-1], tim.shape[-1])
+  assert np.abs(fluid[..., :n] - tim[..., :n]).mean() > 0.1 * np.abs(fluid).mean()  # two SoundFonts' strings differ
+  synth = device.DeviceSynth(device_assets, assets)
+  arrays = jax.tree.map(jax.numpy.asarray, synth.arrays)
+  _, owners = jax.vmap(lambda k: synth._others(arrays, k))(jax.random.split(jax.random.key(0), 64))
+  assert set(np.unique(np.asarray(owners))) == {0, 1, 2, 3}  # each bank is drawn
 
 
 def test_notes_left_out_are_masked_not_mislabelled(mixed, device_assets):
