@@ -34,7 +34,7 @@ def get_config() -> ml_collections.ConfigDict:
   fe.log = "log"  # none | log | db
   fe.log_floor = 1e-5
   fe.top_db = ml_collections.FieldReference(None, field_type=float)
-  fe.normalize = "none"  # none | example | example_bin
+  fe.normalize = "none"  # none | example | example_bin | floor (each bin's noise floor subtracted, then example)
   fe.framing = "frame"  # frame | beat (beat-synchronous pooling of frames)
   fe.max_beats = 64  # beat intervals per example when framing == "beat"
 

@@ -228,6 +228,12 @@ def _field(config, name: str):
   return parent[key]
 
 
+def _grid(frontend: dict) -> dict:
+  """What a frontend's features are, less how they are scaled (`normalize`): the weights a checkpoint holds read the
+  same bins at the same frames under any scaling, so fine-tuning may change it (the network adapts)."""
+  return {k: v for k, v in frontend.items() if k != "normalize"}
+
+
 def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
   """`variables` (a new model's, initialised) with every array that `path`'s checkpoint has at the same place and
   shape, for `init_from` into a model that grew (new heads, more context layers) or changed objective; (merged,
@@ -238,8 +244,8 @@ def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
   velocity heads and learns end events.
 
   Raises:
-    CheckpointError: the checkpoint's frontend differs (its weights would read other features), or nothing in it
-      fits.
+    CheckpointError: the checkpoint's frontend differs other than in its scaling (its weights would read other
+      features), or nothing in it fits.
   """
   saved, root, step = read_config(path)
   try:
@@ -247,7 +253,7 @@ def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:
     return restore_variables(path, config), []
   except CheckpointError:
     pass
-  if _field(saved, "frontend") != _field(config, "frontend"):
+  if _grid(_field(saved, "frontend")) != _grid(_field(config, "frontend")):
     raise CheckpointError(f"init_from {root} step {step}: its frontend differs from the config's; cannot start from it")
   old = restore_variables(path, saved)
   old_leaves = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(old)}

@@ -53,8 +53,9 @@ class FrontendSpec:
     log: "none", "log" (natural log of max(x, floor)) or "db" (10 log10).
     log_floor: the floor below which values are clamped before the log.
     top_db: for "db", clamp to at most this far below the example's peak.
-    normalize: "none", "example" (zero mean, unit variance over each example)
-      or "example_bin" (the same, per frequency bin).
+    normalize: "none", "example" (zero mean, unit variance over each example),
+      "example_bin" (the same, per frequency bin) or "floor" (each bin's noise floor, its `FLOOR_QUANTILE` over
+      the example's frames, subtracted first, then "example": stationary noise and hum flatten to zero).
   """
 
   sample_rate: int = 16000
@@ -75,7 +76,7 @@ class FrontendSpec:
   log: Literal["none", "log", "db"] = "log"
   log_floor: float = 1e-5
   top_db: float | None = None
-  normalize: Literal["none", "example", "example_bin"] = "none"
+  normalize: Literal["none", "example", "example_bin", "floor"] = "none"
 
   def __post_init__(self):
     if self.win_length is None:
@@ -92,7 +93,7 @@ class FrontendSpec:
       raise ValueError(f"unknown pad_mode {self.pad_mode!r}")
     if self.log not in ("none", "log", "db"):
       raise ValueError(f"unknown log {self.log!r}")
-    if self.normalize not in ("none", "example", "example_bin"):
+    if self.normalize not in ("none", "example", "example_bin", "floor"):
       raise ValueError(f"unknown normalize {self.normalize!r}")
     if self.representation == "mfcc" and self.log == "none":
       raise ValueError("mfcc needs a log compression ('log' or 'db')")
@@ -317,10 +318,19 @@ def mfcc(log_mel: jnp.ndarray, spec: FrontendSpec) -> jnp.ndarray:
   return log_mel @ dct_matrix(spec.n_mels, spec.n_mfcc)
 
 
+# The share of an example's frames a bin's noise floor lies under (normalize="floor"): a note rarely sounds in one
+# bin for 80% of a segment, stationary noise does in every frame.
+FLOOR_QUANTILE = 0.2
+
+
 def normalize(x: jnp.ndarray, mode: str, eps: float = 1e-5) -> jnp.ndarray:
-  """Per-example standardisation over (time, bins), or per bin over time."""
+  """Per-example standardisation over (time, bins), or per bin over time; "floor": each bin's noise floor removed
+  first."""
   if mode == "none":
     return x
+  if mode == "floor":
+    x = x - jnp.quantile(x, FLOOR_QUANTILE, axis=1, keepdims=True)
+    mode = "example"
   axes = (1, 2) if mode == "example" else (1,)
   mean = jnp.mean(x, axis=axes, keepdims=True)
   var = jnp.var(x, axis=axes, keepdims=True)

@@ -181,7 +181,7 @@ CHOICES = {
   "frontend.representation": ("linear", "mel", "mfcc", "logfreq"),
   "frontend.band": ("full", "piano"),
   "frontend.log": ("none", "log", "db"),
-  "frontend.normalize": ("none", "example", "example_bin"),
+  "frontend.normalize": ("none", "example", "example_bin", "floor"),
   "objective": heads.OBJECTIVES,
   "model.dtype": ("float32", "bfloat16"),
   "model.context": ("none", "conv", "bigru"),

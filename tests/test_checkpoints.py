@@ -138,6 +138,13 @@ def test_a_checkpoint_from_before_the_pedal_heads_restores_grows_or_fails_clearl
       strict=True,
     ):
       np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  # ... and into the same features scaled another way (the same bins: fine-tuning adapts) ...
+  floor = tiny_config(tfds_dir, **{"model.pedal": False, "frontend.normalize": "floor"})
+  assert config.frontend.normalize != "floor"
+  floor_model = state.initial_variables(models.build(floor), floor, jax.random.key(3))
+  merged, fresh = checkpoints.restore_into(str(tmp_path / "old"), floor, floor_model)
+  assert not fresh
+  np.testing.assert_array_equal(merged["params"]["head_frame"]["kernel"], old_state.params["head_frame"]["kernel"])
   # ... but not another frontend: its weights would read other features
   other = tiny_config(tfds_dir, **{"frontend.n_mels": 64})
   with pytest.raises(checkpoints.CheckpointError, match="frontend differs"):

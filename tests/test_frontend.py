@@ -125,6 +125,31 @@ def test_jit_equals_eager_and_batches(representation):
   np.testing.assert_allclose(eager.std(axis=(1, 2)), 1, atol=1e-3)
 
 
+def test_floor_normalisation_flattens_stationary_noise_and_keeps_a_note():
+  """normalize="floor": loud white noise with a short tone in it. Per example the noise's spectral shape stays in
+  every bin's level; with each bin's floor taken out the bins without the tone sit level with each other, and the
+  tone stands out of its bins further than before."""
+  spec = frontend.FrontendSpec(representation="logfreq", band="piano", hop_length=320, bins_per_octave=36)
+  rng = np.random.default_rng(0)
+  t = np.arange(3 * 16000) / 16000
+  noise = np.cumsum(rng.standard_normal(t.size)) * 0.01  # red noise: 6 dB per octave down
+  tone = np.sin(2 * np.pi * 440 * t) * ((t > 1.0) & (t < 1.4)) * 0.2
+  audio = (noise - noise.mean() + tone).astype(np.float32)[None]
+  tone_bins = np.argsort(np.asarray(frontend.features(tone.astype(np.float32)[None], spec))[0].max(axis=0))[-3:]
+  out = {}
+  for mode in ("example", "floor"):
+    x = np.asarray(frontend.features(audio, dataclasses.replace(spec, normalize=mode)))[0]
+    quiet = np.delete(x, tone_bins, axis=1)
+    frames = spec.num_frames(audio.shape[1])
+    during = slice(int(1.1 * frames / 3), int(1.3 * frames / 3))
+    out[mode] = (np.median(quiet, axis=0).std(), x[during, tone_bins].mean() - np.median(x[:, tone_bins]))
+    np.testing.assert_allclose([x.mean(), x.std()], [0, 1], atol=1e-3)
+  # the noise's slope across bins is gone; what is left is how far each bin's median sits above its floor, wider where
+  # a bin is one STFT bin (the bass) than where it averages many
+  assert out["floor"][0] < 0.5 * out["example"][0], out
+  assert out["floor"][1] > out["example"][1] > 0  # the note stands out further
+
+
 def test_piano_band_limits_bins_and_filters():
   full = frontend.FrontendSpec(representation="linear", band="full")
   piano = frontend.FrontendSpec(representation="linear", band="piano", harmonic_headroom=1.0)
