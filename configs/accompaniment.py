@@ -1,6 +1,6 @@
 """Session 23's recipe for piano with accompaniment (issue #15): the shipped model (models/default) fine-tuned whole
 on device synthesis whose other instruments come from every GM program the rendered mixtures draw from
-(synth/materials.py's OTHER_PROGRAMS, 32) played by three SoundFonts (FluidR3, TimGM6mb, the Csound GM bank)
+(synth/materials.py's OTHER_PROGRAMS, 31) played by three SoundFonts (FluidR3, TimGM6mb, the Csound GM bank)
 instead of eight programs from FluidR3 alone. The held-out piano's SoundFont (MuseScore General) stays out of
 training entirely, accompaniment included, so its mixtures stay a test of instruments never heard.
 
@@ -8,7 +8,8 @@ training entirely, accompaniment included, so its mixtures stay a test of instru
   python launch.py --mode=train --config=configs/accompaniment.py --config.data.synth.midi_dir=../shared/midi \\
     --workdir=outputs/accompaniment
 
-The control (same steps, seed and mixture share, the old eight FluidR3 programs):
+Measured in docs/ABLATIONS.md, "Accompaniment (session 23)": no change with accompaniment (-1.0 [-2.7, +0.7] onset
+F1), so it is not shipped. A control (same steps, seed and mixture share, the old eight FluidR3 programs; not run):
   ... --config.data.device.others_sources=fluidr3 \\
     --config.data.device.others="(('guitar',25),('bass',33),('strings',48),('brass',61),('reed',65),('pipe',73),('organ',19),('synth',81))"
 """

@@ -23,7 +23,6 @@ from pianojax.synth import banks as banks_lib
 from pianojax.synth import events as events_lib
 from pianojax.synth import generators, performances, playback, targets, variety
 from pianojax.synth.events import Events
-from pianojax.synth.materials import INSTRUMENT_RANGES
 
 MATERIALS = ("notes", "chords", "sequences", "performances")
 OTHER_PARTS = 2
@@ -78,13 +77,14 @@ def build_assets(config, log=print) -> None:
 def load_assets(config) -> Assets:
   dev, rate = config.data.device, config.frontend.sample_rate
   pianos = banks_lib.load_all(dev.assets_dir, banks_lib.piano_specs(dev), rate)
-  others = banks_lib.load_all(dev.assets_dir, banks_lib.other_specs(dev), rate)
+  other_specs = banks_lib.other_specs(dev)
+  others = banks_lib.load_all(dev.assets_dir, other_specs, rate)
   path, table = table_path(config), None
   if path:
     if not os.path.isfile(path):
       raise UserError(f"packed performances {path} not found: run --mode=build_data with this config")
     table = performances.load(path)
-  ranges = np.array([INSTRUMENT_RANGES[family] for family, _ in dev.others] * len(dev.others_sources), np.float32)
+  ranges = np.array([(spec.low, spec.high) for spec in other_specs], np.float32)
   return Assets(pianos, others, ranges, table)
 
 
