@@ -275,6 +275,9 @@ def validate(config, render: bool = False) -> None:
       raise bad("data.device.materials", f"unknown material {unknown[0]!r}; choose from {', '.join(device.MATERIALS)}")
     if len(dev.material_weights) != len(dev.materials) or min(dev.material_weights, default=0) < 0:
       raise bad("data.device.material_weights", f"give one weight >= 0 for each of {len(dev.materials)} materials")
+    for field in ("pianos", "others", "others_sources"):
+      if not dev[field]:
+        raise bad(f"data.device.{field}", "name at least one (the device synthesiser plays from these banks)")
     if config.data.precomputed:
       raise bad("data.precomputed", "data.source=device renders waveforms; it cannot train on stored features")
     if config.frontend.framing == "beat":

@@ -170,10 +170,12 @@ def _plain_cfg():
   [
     {"data.device.materials": ("chords", "waltzes"), "data.device.material_weights": (1.0, 1.0)},
     {"data.device.material_weights": (1.0,)},
+    {"data.device.others_sources": ""},
+    {"data.device.pianos": ""},
   ],
 )
 def test_bad_device_settings_are_named(device_assets, bad):
   from pianojax.errors import UserError
 
-  with pytest.raises(UserError, match=r"data\.device\.materia"):
+  with pytest.raises(UserError, match=r"data\.device\.(materia|others_sources|pianos)"):
     settings.validate(settings.apply_overrides(device_assets, bad.items()))
