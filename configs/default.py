@@ -35,6 +35,10 @@ def get_config() -> ml_collections.ConfigDict:
   fe.log_floor = 1e-5
   fe.top_db = ml_collections.FieldReference(None, field_type=float)
   fe.normalize = "none"  # none | example | example_bin | floor (each bin's noise floor subtracted, then example)
+  # Spectral subtraction before the log (0: off): each band's noise level (its denoise_quantile over the example's
+  # frames) x denoise taken off its power; a clean recording keeps its features (pianojax/frontend.py, `denoise`).
+  fe.denoise = 0.0
+  fe.denoise_quantile = 0.1
   fe.framing = "frame"  # frame | beat (beat-synchronous pooling of frames)
   fe.max_beats = 64  # beat intervals per example when framing == "beat"
 

@@ -228,10 +228,15 @@ def _field(config, name: str):
   return parent[key]
 
 
+# Frontend fields that change how the features are scaled or cleaned, not which bins at which frames they are.
+_NOT_GRID = ("normalize", "denoise", "denoise_quantile")
+
+
 def _grid(frontend: dict) -> dict:
-  """What a frontend's features are, less how they are scaled (`normalize`): the weights a checkpoint holds read the
-  same bins at the same frames under any scaling, so fine-tuning may change it (the network adapts)."""
-  return {k: v for k, v in frontend.items() if k != "normalize"}
+  """What a frontend's features are, less how they are scaled (`normalize`) or cleaned (`denoise`): the weights a
+  checkpoint holds read the same bins at the same frames under either, so fine-tuning may change them (the network
+  adapts)."""
+  return {k: v for k, v in frontend.items() if k not in _NOT_GRID}
 
 
 def restore_into(path: str, config, variables: dict) -> tuple[dict, list[str]]:

@@ -56,6 +56,12 @@ class FrontendSpec:
     normalize: "none", "example" (zero mean, unit variance over each example),
       "example_bin" (the same, per frequency bin) or "floor" (each bin's noise floor, its `FLOOR_QUANTILE` over
       the example's frames, subtracted first, then "example": stationary noise and hum flatten to zero).
+    denoise: spectral subtraction before compression (0: off): each band's noise level, its `denoise_quantile`
+      over the example's frames, times `denoise` is taken off its power, leaving at least `DENOISE_FLOOR` of that
+      level. Stationary noise (white, pink, hum) drops toward silence while a clean recording, whose quiet frames
+      are near silence already, keeps its features (unlike "floor", which moves every input).
+    denoise_quantile: the share of an example's frames a band's noise level lies under (frames of the zeros that
+      pad a file's last segment are not counted).
   """
 
   sample_rate: int = 16000
@@ -77,6 +83,8 @@ class FrontendSpec:
   log_floor: float = 1e-5
   top_db: float | None = None
   normalize: Literal["none", "example", "example_bin", "floor"] = "none"
+  denoise: float = 0.0
+  denoise_quantile: float = 0.1
 
   def __post_init__(self):
     if self.win_length is None:
@@ -95,6 +103,10 @@ class FrontendSpec:
       raise ValueError(f"unknown log {self.log!r}")
     if self.normalize not in ("none", "example", "example_bin", "floor"):
       raise ValueError(f"unknown normalize {self.normalize!r}")
+    if self.denoise < 0:
+      raise ValueError(f"denoise must be >= 0 (0: off), got {self.denoise}")
+    if not 0 < self.denoise_quantile < 1:
+      raise ValueError(f"denoise_quantile must be in (0, 1), got {self.denoise_quantile}")
     if self.representation == "mfcc" and self.log == "none":
       raise ValueError("mfcc needs a log compression ('log' or 'db')")
 
@@ -337,17 +349,40 @@ def normalize(x: jnp.ndarray, mode: str, eps: float = 1e-5) -> jnp.ndarray:
   return (x - mean) * jnp.reciprocal(jnp.sqrt(var + eps))
 
 
-def _frames_to_features(frames: jnp.ndarray, spec: FrontendSpec) -> jnp.ndarray:
-  """Frames `(batch, n, n_fft)` -> compressed features `(batch, n, n_bins)`, before normalisation."""
+def _frames_to_bands(frames: jnp.ndarray, spec: FrontendSpec) -> jnp.ndarray:
+  """Frames `(batch, n, n_fft)` -> the band's power (STFT bins or filterbank bands) `(batch, n, bands)`."""
   power = _power(frames, spec)
   if spec.representation == "linear":
     start, stop = spec.linear_bins
-    return compress(power[..., start:stop], spec)
-  x = compress(apply_filterbank(power, spec), spec)
+    return power[..., start:stop]
+  return apply_filterbank(power, spec)
+
+
+def _bands_to_features(bands: jnp.ndarray, spec: FrontendSpec) -> jnp.ndarray:
+  """The band's power -> compressed features (cepstra for "mfcc"), before normalisation."""
+  x = compress(bands, spec)
   return mfcc(x, spec) if spec.representation == "mfcc" else x
 
 
-def _blocked_features(audio: jnp.ndarray, spec: FrontendSpec, block: int) -> jnp.ndarray:
+# What spectral subtraction leaves of a band's noise level (-20 dB in power): a floor, not zero, so a band that was
+# all noise reads as quiet rather than as the log of nothing.
+DENOISE_FLOOR = 0.01
+
+
+def denoise(bands: jnp.ndarray, strength: float, quantile: float) -> jnp.ndarray:
+  """Spectral subtraction on `(batch, frames, bands)` power: `strength` x each band's noise level (its `quantile`
+  over the example's frames) taken off, at least `DENOISE_FLOOR` x that level left. Frames with no energy at all
+  (the zeros that pad a file's last segment) neither count toward the level nor change."""
+  if strength == 0:
+    return bands
+  empty = jnp.sum(bands, axis=-1, keepdims=True) <= 0
+  level = jnp.nanquantile(jnp.where(empty, jnp.nan, bands), quantile, axis=1, keepdims=True)
+  level = jnp.nan_to_num(level, nan=0.0)
+  cleaned = jnp.maximum(bands - strength * level, DENOISE_FLOOR * level)
+  return jnp.where(empty, bands, cleaned)
+
+
+def _blocked_bands(audio: jnp.ndarray, spec: FrontendSpec, block: int) -> jnp.ndarray:
   """The same as the direct path, `block` frames at a time, so each block's frames stay in cache."""
   padded = _pad(audio, spec)
   n_frames = spec.num_frames(audio.shape[-1])
@@ -359,9 +394,9 @@ def _blocked_features(audio: jnp.ndarray, spec: FrontendSpec, block: int) -> jnp
 
   def one_block(j):
     chunk = jax.lax.dynamic_slice_in_dim(padded, j * block * spec.hop_length, span, axis=1)
-    return _frames_to_features(chunk[:, index], spec)
+    return _frames_to_bands(chunk[:, index], spec)
 
-  out = jax.lax.map(one_block, jnp.arange(n_blocks))  # (blocks, batch, block, bins)
+  out = jax.lax.map(one_block, jnp.arange(n_blocks))  # (blocks, batch, block, bands)
   out = jnp.moveaxis(out, 0, 1).reshape(audio.shape[0], n_blocks * block, -1)
   return out[:, :n_frames]
 
@@ -381,7 +416,8 @@ def features(audio: jnp.ndarray, spec: FrontendSpec, frame_block: int | None = N
   """
   audio = audio.astype(jnp.float32)
   if frame_block is None:
-    x = _frames_to_features(frame_signal(audio, spec), spec)
+    bands = _frames_to_bands(frame_signal(audio, spec), spec)
   else:
-    x = _blocked_features(audio, spec, frame_block)
-  return normalize(x, spec.normalize)
+    bands = _blocked_bands(audio, spec, frame_block)
+  bands = denoise(bands, spec.denoise, spec.denoise_quantile)
+  return normalize(_bands_to_features(bands, spec), spec.normalize)

@@ -41,6 +41,8 @@ REMOVED = ("data.stitch",)
 # Fields added after checkpoints were written, with the value the older code implied.
 ADDED = {
   "frontend.bins_per_octave": 24,
+  "frontend.denoise": 0.0,
+  "frontend.denoise_quantile": 0.1,
   "inference.input_peak_db": -6.0,
   "decode.min_repeat_ms": 0.0,
   "data.precomputed": False,

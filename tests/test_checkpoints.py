@@ -145,6 +145,12 @@ def test_a_checkpoint_from_before_the_pedal_heads_restores_grows_or_fails_clearl
   merged, fresh = checkpoints.restore_into(str(tmp_path / "old"), floor, floor_model)
   assert not fresh
   np.testing.assert_array_equal(merged["params"]["head_frame"]["kernel"], old_state.params["head_frame"]["kernel"])
+  # ... or cleaned of stationary noise first (frontend.denoise: the same bins again) ...
+  denoised = tiny_config(tfds_dir, **{"model.pedal": False, "frontend.denoise": 2.0})
+  merged, fresh = checkpoints.restore_into(
+    str(tmp_path / "old"), denoised, state.initial_variables(models.build(denoised), denoised, jax.random.key(4))
+  )
+  assert not fresh
   # ... but not another frontend: its weights would read other features
   other = tiny_config(tfds_dir, **{"frontend.n_mels": 64})
   with pytest.raises(checkpoints.CheckpointError, match="frontend differs"):

@@ -150,6 +150,77 @@ def test_floor_normalisation_flattens_stationary_noise_and_keeps_a_note():
   assert out["floor"][1] > out["example"][1] > 0  # the note stands out further
 
 
+def _tone_in_noise(noise_scale: float, seconds: float = 4.0, tone_span=(1.0, 2.0), silent_after=None):
+  """A 440 Hz tone over `tone_span` seconds in white noise (`noise_scale` x unit RMS), zeros after `silent_after`."""
+  rng = np.random.default_rng(0)
+  t = np.arange(int(seconds * 16000)) / 16000
+  audio = noise_scale * rng.standard_normal(t.size) + 0.2 * np.sin(2 * np.pi * 440 * t) * (
+    (t > tone_span[0]) & (t < tone_span[1])
+  )
+  if silent_after is not None:
+    audio[t >= silent_after] = 0.0
+  return audio.astype(np.float32)[None]
+
+
+DENOISE_SPEC = frontend.FrontendSpec(representation="logfreq", band="piano", hop_length=320, bins_per_octave=36)
+
+
+def _tone_band(spec):
+  return int(np.argmax(np.asarray(frontend.features(_tone_in_noise(0.0), spec))[0].max(axis=0)))
+
+
+@pytest.mark.parametrize("frame_block", [None, 32])
+def test_denoise_removes_stationary_noise_and_keeps_a_tone(frame_block):
+  """frontend.denoise: white noise 20 dB under a tone. Spectral subtraction takes the noise bands down to the floor
+  (DENOISE_FLOOR of their level: ln 0.01 = -4.6) in most frames and leaves the tone's band where the tone plays; a
+  near-silent background keeps the tone's features; 0 is off (the features as before, bit for bit)."""
+  spec = DENOISE_SPEC
+  on = dataclasses.replace(spec, denoise=2.0, denoise_quantile=0.3)
+  noisy = _tone_in_noise(0.02)
+  frames = spec.num_frames(noisy.shape[1])
+  during = slice(int(1.2 * frames / 4), int(1.8 * frames / 4))
+  tone = _tone_band(spec)
+  plain = np.asarray(frontend.features(noisy, spec, frame_block))[0]
+  cleaned = np.asarray(frontend.features(noisy, on, frame_block))[0]
+  far = np.array([abs(b - tone) > 12 for b in range(spec.n_bins)])
+  drop = np.median(plain - cleaned, axis=0)
+  # In its median frame every noise band is 1 nat (4 dB) quieter or more: a band of one STFT bin, whose noise power
+  # swings frame to frame (exponentially distributed), keeps the peaks above twice its 30% level; a band pooling 8
+  # bins or more swings less and sits at the floor, 4 nats (17 dB) or more down.
+  pooled = (frontend.logfreq_filterbank(spec) > 0).sum(axis=0) >= 8
+  assert drop[far].min() > 1.0, drop[far].min()
+  assert drop[far & pooled].min() > 4.0, drop[far & pooled].min()
+  assert np.abs(cleaned[during, tone] - plain[during, tone]).max() < 0.05  # the tone is where it was
+  clean = _tone_in_noise(1e-4)  # a quiet room: the tone 63 dB over the noise
+  before = np.asarray(frontend.features(clean, spec, frame_block))[0][during]
+  after = np.asarray(frontend.features(clean, on, frame_block))[0][during]
+  sounding = before > np.log(spec.log_floor) + 3  # the tone's partials and skirts, not the noise at the log's floor
+  assert sounding.sum() > 100
+  np.testing.assert_allclose(after[sounding], before[sounding], atol=0.1)  # (skirts 20 dB over the noise move most)
+  np.testing.assert_array_equal(
+    np.asarray(frontend.features(noisy, dataclasses.replace(spec, denoise=0.0), frame_block)), plain[None]
+  )
+
+
+def test_denoise_ignores_the_zeros_that_pad_a_last_segment():
+  """A segment whose second half is padding: the noise level comes from the frames with sound, so the noise is
+  still removed from them, and the padding's frames stay what they were."""
+  on = dataclasses.replace(DENOISE_SPEC, denoise=2.0, denoise_quantile=0.3)
+  padded = _tone_in_noise(0.02, silent_after=2.0)
+  frames = DENOISE_SPEC.num_frames(padded.shape[1])
+  plain = np.asarray(frontend.features(padded, DENOISE_SPEC))[0]
+  cleaned = np.asarray(frontend.features(padded, on))[0]
+  sound, pad = slice(0, int(0.2 * frames / 4)), slice(int(2.2 * frames / 4), frames)
+  assert np.median(plain[sound] - cleaned[sound]) > 3.0
+  np.testing.assert_array_equal(cleaned[pad], plain[pad])
+
+
+@pytest.mark.parametrize("field,value", [("denoise", -1.0), ("denoise_quantile", 0.0), ("denoise_quantile", 1.0)])
+def test_denoise_settings_out_of_range_are_refused(field, value):
+  with pytest.raises(ValueError, match=field):
+    frontend.FrontendSpec(**{field: value})
+
+
 def test_piano_band_limits_bins_and_filters():
   full = frontend.FrontendSpec(representation="linear", band="full")
   piano = frontend.FrontendSpec(representation="linear", band="piano", harmonic_headroom=1.0)
