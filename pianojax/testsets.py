@@ -46,22 +46,26 @@ def render_tests(config, materials: str, piano: str, output: str) -> list[str]:
     cfg = dataclasses.replace(cfg, test_soundfonts=(piano,), train_soundfonts=(piano,))
     folder = os.path.join(output, material if split == "test" else f"{material}-{split}")
     stems = material in STEM_MATERIALS
-    for key, audio, piano_notes, _, _, stem in synthetic.generate(cfg, split, [], stems=stems):
-      for where, wave in ((folder, audio), (stem_folder(folder), stem)):
+    for key, audio, piano_notes, _, _, parts in synthetic.generate(cfg, split, [], stems=stems):
+      alone, noiseless = parts or (None, None)
+      for where, wave in ((folder, audio), (stem_folder(folder), alone), (noiseless_folder(folder), noiseless)):
         if wave is None:
           continue
         os.makedirs(where, exist_ok=True)
         audio_io.write_wav(os.path.join(where, key + ".wav"), wave.astype(np.float32) / 32768.0, cfg.sample_rate)
         notes.write_midi(piano_notes, os.path.join(where, key + ".mid"))
-    also = f" (and the piano alone -> {stem_folder(folder)})" if stems else ""
+    also = f" (and the piano alone -> {stem_folder(folder)}, without noise -> {noiseless_folder(folder)})"
+    also = also if stems else ""
     print(f"{material}: {dict(cfg.sizes)[split]} {split} examples played by {piano} -> {folder}{also}")
     folders.append(folder)
   return folders
 
 
-# Materials with other instruments: their folders get a twin holding the piano alone (`stem_folder`).
+# Materials with other instruments: their folders get twins holding the piano alone (`stem_folder`) and the mix
+# without its noise (`noiseless_folder`).
 STEM_MATERIALS = ("mixtures",)
 STEM_SUFFIX = "_piano"
+NOISELESS_SUFFIX = "_no_noise"
 
 
 def stem_folder(folder: str) -> str:
@@ -70,6 +74,14 @@ def stem_folder(folder: str) -> str:
   notes). It is an evaluation folder itself: the same pieces without accompaniment. Records read from `folder`
   carry it as their clean stem (records.Record.clean), which eval scores a two-stage model's separation on."""
   return os.path.normpath(folder) + STEM_SUFFIX
+
+
+def noiseless_folder(folder: str) -> str:
+  """Where a folder of mixtures is without its noise: `FOLDER_no_noise` beside it, the same file names (audio: the
+  piano and the other instruments as they sound in each mix, same room and level; the mix itself where it has no
+  noise; MIDI: the same notes). With `stem_folder`, the gap between the mixtures and the piano alone splits into
+  what the other instruments cost and what the noise adds (scripts/mixture_gap.py)."""
+  return os.path.normpath(folder) + NOISELESS_SUFFIX
 
 
 def render_midi(path: str, piano: str, output: str, sample_rate: int) -> tuple[list[str], list[str]]:

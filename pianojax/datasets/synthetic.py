@@ -154,8 +154,8 @@ def material(cfg: SynthConfig, rng, index: int, split: str, performances) -> mat
 
 
 def generate(cfg: SynthConfig, split: str, skipped: list[str] | None = None, stems: bool = False):
-  """Yields (key, int16 audio, piano notes as rendered, piano name, material, stem) for every example of a split;
-  `stem` is the piano alone as it sounds in the audio (int16) where `stems`, else None.
+  """Yields (key, int16 audio, piano notes as rendered, piano name, material, parts) for every example of a split;
+  where `stems`, `parts` is `(piano alone, mix without its noise)` as they sound in the audio (int16), else None.
 
   Test splits play the held-out pianos (`test_soundfonts`), the others the training ones.
   """
@@ -169,7 +169,7 @@ def generate(cfg: SynthConfig, split: str, skipped: list[str] | None = None, ste
       rng = np.random.default_rng([cfg.seed, split_seed, i])
       item = material(cfg, rng, i, split, split_performances)
       soundfont = fonts[i % len(fonts)]
-      audio, piano, *stem = make_example(item, renderer, soundfont, rng, reverb=cfg.reverb, stem=stems)
-      yield f"{split}-{i:06d}", audio, piano, soundfont, item, stem[0] if stem else None
+      audio, piano, *parts = make_example(item, renderer, soundfont, rng, reverb=cfg.reverb, stem=stems)
+      yield f"{split}-{i:06d}", audio, piano, soundfont, item, tuple(parts) if parts else None
   finally:
     renderer.close()

@@ -29,7 +29,8 @@ def make_example(
   Returns:
     (int16 mono audio at the renderer's rate, the piano notes as rendered = the labels); with `stem`, also the
     piano alone as it sounds in that audio (int16: the same room and level, no other instruments, no noise), the
-    clean target of a separator. The mix is the same with or without `stem`.
+    clean target of a separator, and the mix without its noise (the piano and the other instruments, same room and
+    level; the mix itself where the material has no noise). The mix is the same with or without `stem`.
   """
   audio, (piano,) = renderer.render([(material.piano, material.piano_program)], soundfont, material.duration)
   alone = audio
@@ -43,6 +44,7 @@ def make_example(
     twin = copy.deepcopy(rng)  # the same room for the piano alone, without moving the mix's random stream
     audio = effects.room_reverb(audio, rng, renderer.sample_rate)
     alone = effects.room_reverb(alone, twin, renderer.sample_rate) if stem else alone
+  noiseless = audio
   if material.noise is not None:
     color, snr_db = material.noise
     noise = effects.colored_noise(len(audio), rng, color)
@@ -55,7 +57,7 @@ def make_example(
   mixed = effects.to_int16(audio * gain)
   if not stem:
     return mixed, piano
-  return mixed, piano, effects.to_int16(alone * gain)
+  return mixed, piano, effects.to_int16(alone * gain), effects.to_int16(noiseless * gain)
 
 
 def showcase(sample_rate: int, soundfonts: tuple[str, ...], seed: int = 0) -> dict[str, np.ndarray]:

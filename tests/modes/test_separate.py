@@ -57,6 +57,50 @@ def test_render_writes_each_mixture_with_its_piano_alone(mixtures_folder):
     assert abs(np.corrcoef(mix, alone)[0, 1]) > 0.1
 
 
+def _rms(x):
+  return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+
+
+def test_render_writes_each_mixture_without_its_noise(mixtures_folder):
+  """The `_no_noise` twin: the same piano and instruments at the same level, the noise (where the mix has any) gone:
+  the mix minus it is noise alone, flat across the spectrum or falling (white or pink), none of the piano."""
+  quiet = testsets.noiseless_folder(str(mixtures_folder))
+  assert sorted(os.listdir(quiet)) == sorted(os.listdir(mixtures_folder))
+  for name in (n for n in os.listdir(mixtures_folder) if n.endswith(".wav")):
+    mix, alone, noiseless = (
+      audio_io.load_audio(os.path.join(d, name), 16000)
+      for d in (mixtures_folder, testsets.stem_folder(str(mixtures_folder)), quiet)
+    )
+    assert _rms(noiseless - alone) > 0.05 * _rms(mix)  # the other instruments are in it
+    noise = mix - noiseless
+    if _rms(noise) < 1e-3 * _rms(mix):
+      continue  # a mix without noise (a fifth of them)
+    assert abs(np.corrcoef(noise, alone)[0, 1]) < 0.05  # no piano in what the twin leaves out
+    assert _rms(noise) < _rms(mix - alone)
+
+
+def test_mixture_gap_splits_the_gap_into_instruments_and_noise(mixtures_folder, tmp_path):
+  """scripts/mixture_gap.py on a rendered folder and three evals' per-file scores (as `--mode=eval` writes them):
+  per clip gap = alone - mixed = (alone - no noise) + (no noise - mixed), means in the JSON line."""
+  names = sorted(n[:-4] for n in os.listdir(mixtures_folder) if n.endswith(".wav"))
+  scores = {"mixed": (0.5, 0.7), "alone": (0.9, 0.8), "quiet": (0.6, 0.75)}
+  for which, values in scores.items():
+    (tmp_path / which).mkdir()
+    per_file = {n: {"onset_f1": v} for n, v in zip(names, values, strict=True)}
+    (tmp_path / which / "eval.json").write_text(json.dumps({"per_file": per_file}))
+  r = subprocess.run(
+    [sys.executable, "scripts/mixture_gap.py", str(mixtures_folder), *(str(tmp_path / w) for w in scores)],
+    cwd=REPO,
+    capture_output=True,
+    text=True,
+    check=False,
+  )
+  assert r.returncode == 0, r.stderr[-2000:]
+  out = json.loads(r.stdout.strip().splitlines()[-1])
+  assert out["clips"] == 2
+  np.testing.assert_allclose([out["gap"], out["gap_instruments"], out["gap_noise"]], [25.0, 17.5, 7.5])
+
+
 def test_two_stage_trains_exports_transcribes_evaluates_and_separates(
   device_assets, run_dir, mixtures_folder, piano_wav, tmp_path
 ):
