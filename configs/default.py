@@ -70,6 +70,10 @@ def get_config() -> ml_collections.ConfigDict:
   # The velocity head also sees the features before per-example normalisation (the level it removes); needs
   # waveform inputs (data.precomputed=False).
   model.velocity_level = False
+  # A head that finds the other instruments' onsets (88 keys, beside the piano's, from the same context): training
+  # tells the network which notes in a mixture are not the piano's. Needs data.source=device (which knows every
+  # accompaniment note); trained at loss.others_weight; the transcription never reads it.
+  model.others_head = False
   # Two stages (docs/ABLATIONS.md, "Two stages"): 1 = the transcriber reads the mixture; 2 = a separator first maps
   # the mixture's spectrogram to the clean piano's (the research notes' "regression"), the transcriber reads that.
   model.stages = 1
@@ -94,6 +98,7 @@ def get_config() -> ml_collections.ConfigDict:
   # (its value until 2026-12-05) it took over the shared network: the small ablation model's onset F1 fell from 64
   # to 15 (docs/ABLATIONS.md, "The sustain-pedal loss"). 0.5 / 88: the pedal weighs half a key.
   loss.pedal_weight = 0.5 / 88
+  loss.others_weight = 0.5  # the other instruments' onset head (model.others_head)
   loss.event_pos_weight = 5.0  # positive-class weight in the onset/offset BCE (events are rare)
   loss.frame_pos_weight = 1.0  # positive-class weight in the frame BCE
   config.decode = dec = ml_collections.ConfigDict()

@@ -41,6 +41,10 @@ def pedal_modules(objective: str) -> tuple[str, ...]:
   return (PEDAL_CONTEXT, *(f"head_{name}" for name in PEDAL_HEADS[objective]))
 
 
+# The other instruments' onsets (`Transcriber.others_head`): an output and a target of device synthesis, not a
+# transcription head.
+OTHERS_HEAD = "other_onset"
+
 # Log features (about -11.5 for silence to +5) scaled into the range of the hidden features for the velocity head.
 LEVEL_SCALE = 0.1
 
@@ -172,6 +176,8 @@ class Transcriber(nn.Module):
     framing: "frame" (the frontend's frames) or "beat" (features averaged within beat
       intervals, given per call as `beat_ids` from `framing.beat_ids`).
     max_beats: beat intervals per example (static).
+    others_head: also `other_onset`, the other instruments' onsets (88 keys) from the onset heads' context, trained
+      on the accompaniment of device synthesis and never decoded.
   """
 
   spec: frontend.FrontendSpec
@@ -189,6 +195,7 @@ class Transcriber(nn.Module):
   dtype: jnp.dtype = jnp.float32
   framing: str = "frame"
   max_beats: int = 64
+  others_head: bool = False
 
   def features(self, inputs):
     """(normalised features, the same before normalisation or None for precomputed inputs), `num_frames` long."""
@@ -243,6 +250,8 @@ class Transcriber(nn.Module):
     out["frame"] = nn.Dense(NUM_KEYS, dtype=self.dtype, name="head_frame")(jnp.concatenate([ends, *events], axis=-1))
     if self.pedal:
       out.update(self._release_and_pedal(ends, out, pedal_in))
+    if self.others_head:
+      out[OTHERS_HEAD] = nn.Dense(NUM_KEYS, dtype=self.dtype, name=f"head_{OTHERS_HEAD}")(h)
     return {k: v.astype(jnp.float32) for k, v in out.items()}
 
   def _release_and_pedal(self, h, notes: dict, pedal_h) -> dict:
@@ -375,6 +384,7 @@ def _transcriber(config) -> Transcriber:
     dtype=dtype,
     framing=config.frontend.framing,
     max_beats=config.frontend.max_beats,
+    others_head=bool(m.get("others_head", False)),
   )
 
 

@@ -12,6 +12,9 @@ events) and "pedal" (pedal frame BCE + pedal onset and offset events), weighted 
 sustain pedal (`labels` `key_audible`), from just before the release until the note stops sounding: nothing in
 the audio says when those keys came up.
 
+With `model.others_head`, one more: "others", the other instruments' onsets as events (device batches carry them),
+weighted by `loss.others_weight`, so the shared network learns which onsets in a mixture are not the piano's.
+
 Every loss is averaged over valid frames (`batch["mask"]`), so padded frames of an
 evaluation batch count for nothing.
 """
@@ -22,6 +25,8 @@ import jax
 import jax.numpy as jnp
 
 from pianojax import heads, separation
+
+OTHERS = "other_onset"  # models.OTHERS_HEAD: the other instruments' onsets, where a batch knows them
 
 
 def _bce(logits, targets, pos_weight: float = 1.0):
@@ -69,6 +74,9 @@ def losses(outputs: dict, batch: dict, objective: str, weights) -> dict[str, jnp
   if "key_frame" in outputs:  # the key-release and sustain-pedal heads (model.pedal)
     terms.update(_release_and_pedal(outputs, batch, objective, weights))
     terms["total"] = terms["total"] + weights.release_weight * terms["release"] + weights.pedal_weight * terms["pedal"]
+  if OTHERS in outputs and OTHERS in batch:  # the other instruments' onsets (model.others_head; device batches)
+    terms["others"] = _masked_mean(_bce(outputs[OTHERS], batch[OTHERS], weights.event_pos_weight), mask)
+    terms["total"] = terms["total"] + weights.others_weight * terms["others"]
   return terms
 
 

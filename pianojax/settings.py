@@ -63,6 +63,8 @@ ADDED = {
   "model.end_dilations": (1, 2, 4, 8, 16, 32),
   "train.freeze": "none",
   "model.pedal_context": False,
+  "model.others_head": False,
+  "loss.others_weight": 0.0,
   "model.stages": 1,
   "model.separator": {"channels": 16, "levels": 2, "layers": 2, "growth": 8},
   "separation": {
@@ -284,6 +286,8 @@ def validate(config, render: bool = False) -> None:
       raise bad("data.precomputed", "data.source=device renders waveforms; it cannot train on stored features")
     if config.frontend.framing == "beat":
       raise bad("frontend.framing", "data.source=device frames by frames (beat framing needs the host pipeline)")
+  if config.model.others_head and config.data.source != "device":
+    raise bad("model.others_head", "the other instruments' notes are known only to data.source=device")
   weights = config.data.train_weights
   if weights and (len(weights) != len(config.data.train) or min(weights) <= 0):
     raise bad("data.train_weights", f"give one weight > 0 for each of data.train's {len(config.data.train)} datasets")

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pianojax.errors import UserError
+from pianojax.notes import MIN_PITCH, NUM_KEYS
 from pianojax.synth import banks as banks_lib
 from pianojax.synth import events as events_lib
 from pianojax.synth import generators, performances, playback, targets, variety
@@ -158,6 +159,7 @@ class DeviceSynth:
     self.regression_frames = config.data.regression_frames
     self.offset_mode = config.data.offset_mode
     self.release_and_pedal = bool(config.model.pedal)
+    self.others_targets = bool(config.model.get("others_head", False))
     weights = dict(zip(dev.materials, dev.material_weights, strict=True))
     unknown = set(weights) - set(MATERIALS)
     if unknown:
@@ -254,6 +256,20 @@ class DeviceSynth:
     )
     others, owner = self._others(a, kx)
     others = others._replace(valid=others.valid & with_others)
+    if self.others_targets:
+      # By onset, as the piano's: playback drops the notes past its budget from the end of the list, so its first
+      # dropped note's start is where the labels stop (`others_dropped`). Only here: the lists of the recipes
+      # measured without this head keep their order, and their batches stay bit for bit what they were.
+      order = jnp.lexsort((others.pitch, jnp.where(others.valid, others.onset, jnp.inf)))
+      take = lambda x: x[order]  # noqa: E731
+      others = others._replace(
+        pitch=take(others.pitch),
+        onset=take(others.onset),
+        offset=take(others.offset),
+        velocity=take(others.velocity),
+        valid=take(others.valid),
+      )
+      owner = take(owner)
     other_voices = playback.voices(
       a.other_pitches,
       a.other_velocities,
@@ -280,6 +296,7 @@ class DeviceSynth:
       alone=alone,
       noise_snr_db=scene_noise,
       others_db=mix_db,
+      others=others,
     )
 
   # -- the batch ----------------------------------------------------------------------------------------------------
@@ -301,7 +318,7 @@ class DeviceSynth:
       max_pairs=dev.max_pairs,
       pair_budget=a.knobs.pair_budget,
     )
-    other_audio, _ = playback.play(
+    other_audio, others_dropped_at = playback.play(
       a.other_flat,
       self.other_length,
       ex["other_voices"],
@@ -352,7 +369,26 @@ class DeviceSynth:
       )
       return t
 
+    def other_onsets(others, dropped_at):
+      """The other instruments' onsets on the piano's keys (model.others_head); notes playback dropped are not
+      labelled (compared in samples, where playback starts them)."""
+      on_keys = others.valid & (others.pitch >= MIN_PITCH) & (others.pitch < MIN_PITCH + NUM_KEYS)
+      played = (others.onset < self.seconds) & (jnp.round(others.onset * self.rate) < dropped_at)
+      rolls = targets.note_rolls(
+        others.pitch,
+        others.onset,
+        others.offset,
+        others.velocity,
+        on_keys & played,
+        num_frames=self.num_frames,
+        frame_rate=self.frame_rate,
+        regression_frames=self.regression_frames,
+      )
+      return rolls["onset"]
+
     out = jax.vmap(label)(ex["piano"], ex["ring"], ex["complete"], first_dropped)
+    if self.others_targets:
+      out["other_onset"] = jax.vmap(other_onsets)(ex["others"], others_dropped_at)
     out["audio"] = jnp.clip(audio, -1.0, 1.0).astype(jnp.float32)
     if with_clean:
       out["clean"] = clean.astype(jnp.float32)
