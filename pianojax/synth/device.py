@@ -258,18 +258,10 @@ class DeviceSynth:
     others = others._replace(valid=others.valid & with_others)
     if self.others_targets:
       # By onset, as the piano's: playback drops the notes past its budget from the end of the list, so its first
-      # dropped note's start is where the labels stop (`others_dropped`). Only here: the lists of the recipes
-      # measured without this head keep their order, and their batches stay bit for bit what they were.
-      order = jnp.lexsort((others.pitch, jnp.where(others.valid, others.onset, jnp.inf)))
-      take = lambda x: x[order]  # noqa: E731
-      others = others._replace(
-        pitch=take(others.pitch),
-        onset=take(others.onset),
-        offset=take(others.offset),
-        velocity=take(others.velocity),
-        valid=take(others.valid),
-      )
-      owner = take(owner)
+      # dropped note's start is where the labels stop (`other_onsets` in `batch`). Only here: the lists of the
+      # recipes measured without this head keep their order, and their batches stay what they were.
+      order = events_lib.onset_order(others)
+      others, owner = events_lib.take_notes(others, order), owner[order]
     other_voices = playback.voices(
       a.other_pitches,
       a.other_velocities,

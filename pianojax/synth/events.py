@@ -51,14 +51,22 @@ def sounding(e: Events) -> jax.Array:
   return jnp.minimum(out, jnp.max(times))
 
 
-def sort_by_onset(e: Events) -> Events:
-  """Valid notes first, by onset (then pitch, as NoteSequence orders them)."""
-  key = jnp.where(e.valid, e.onset, jnp.inf)
-  order = jnp.lexsort((e.pitch, key))
+def onset_order(e: Events) -> jax.Array:
+  """The order of the notes that puts valid ones first, by onset (then pitch, as NoteSequence orders them)."""
+  return jnp.lexsort((e.pitch, jnp.where(e.valid, e.onset, jnp.inf)))
+
+
+def take_notes(e: Events, order: jax.Array) -> Events:
+  """The notes in `order` (the pedal intervals as they were)."""
   take = lambda x: x[order]  # noqa: E731
   return e._replace(
     pitch=take(e.pitch), onset=take(e.onset), offset=take(e.offset), velocity=take(e.velocity), valid=take(e.valid)
   )
+
+
+def sort_by_onset(e: Events) -> Events:
+  """Valid notes first, by onset (then pitch, as NoteSequence orders them)."""
+  return take_notes(e, onset_order(e))
 
 
 def concatenate(parts: list[Events]) -> Events:
