@@ -382,8 +382,9 @@ def denoise(bands: jnp.ndarray, strength: float, quantile: float) -> jnp.ndarray
   return jnp.where(empty, bands, cleaned)
 
 
-def _blocked_bands(audio: jnp.ndarray, spec: FrontendSpec, block: int) -> jnp.ndarray:
-  """The same as the direct path, `block` frames at a time, so each block's frames stay in cache."""
+def _blocked(audio: jnp.ndarray, spec: FrontendSpec, block: int, per_block) -> jnp.ndarray:
+  """`per_block(frames, spec)` over the signal's frames, `block` frames at a time, so each block's frames stay in
+  cache."""
   padded = _pad(audio, spec)
   n_frames = spec.num_frames(audio.shape[-1])
   n_blocks = -(-n_frames // block)
@@ -394,9 +395,9 @@ def _blocked_bands(audio: jnp.ndarray, spec: FrontendSpec, block: int) -> jnp.nd
 
   def one_block(j):
     chunk = jax.lax.dynamic_slice_in_dim(padded, j * block * spec.hop_length, span, axis=1)
-    return _frames_to_bands(chunk[:, index], spec)
+    return per_block(chunk[:, index], spec)
 
-  out = jax.lax.map(one_block, jnp.arange(n_blocks))  # (blocks, batch, block, bands)
+  out = jax.lax.map(one_block, jnp.arange(n_blocks))  # (blocks, batch, block, bins)
   out = jnp.moveaxis(out, 0, 1).reshape(audio.shape[0], n_blocks * block, -1)
   return out[:, :n_frames]
 
@@ -415,9 +416,14 @@ def features(audio: jnp.ndarray, spec: FrontendSpec, frame_block: int | None = N
     float32 features, time-major.
   """
   audio = audio.astype(jnp.float32)
+  if spec.denoise == 0:  # (compressed block by block: the log of a block still in cache costs next to nothing)
+    per_frames = lambda frames, s: _bands_to_features(_frames_to_bands(frames, s), s)  # noqa: E731
+    if frame_block is None:
+      return normalize(per_frames(frame_signal(audio, spec), spec), spec.normalize)
+    return normalize(_blocked(audio, spec, frame_block, per_frames), spec.normalize)
   if frame_block is None:
     bands = _frames_to_bands(frame_signal(audio, spec), spec)
   else:
-    bands = _blocked_bands(audio, spec, frame_block)
-  bands = denoise(bands, spec.denoise, spec.denoise_quantile)
+    bands = _blocked(audio, spec, frame_block, _frames_to_bands)
+  bands = denoise(bands, spec.denoise, spec.denoise_quantile)  # (needs every frame's band power: after the blocks)
   return normalize(_bands_to_features(bands, spec), spec.normalize)
