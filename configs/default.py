@@ -99,6 +99,10 @@ def get_config() -> ml_collections.ConfigDict:
   # to 15 (docs/ABLATIONS.md, "The sustain-pedal loss"). 0.5 / 88: the pedal weighs half a key.
   loss.pedal_weight = 0.5 / 88
   loss.others_weight = 0.5  # the other instruments' onset head (model.others_head)
+  # Extra weight on the piano onset head's "no onset" where another instrument starts a note on the same key (its
+  # onset's triangle, data.regression_frames wide): 0 = none, w = (1 + w) times there. The accompaniment's onsets are
+  # the mixtures' false positives; needs data.source=device, which knows them.
+  loss.others_negative_weight = 0.0
   loss.event_pos_weight = 5.0  # positive-class weight in the onset/offset BCE (events are rare)
   loss.frame_pos_weight = 1.0  # positive-class weight in the frame BCE
   config.decode = dec = ml_collections.ConfigDict()

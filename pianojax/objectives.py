@@ -14,6 +14,8 @@ the audio says when those keys came up.
 
 With `model.others_head`, one more: "others", the other instruments' onsets as events (device batches carry them),
 weighted by `loss.others_weight`, so the shared network learns which onsets in a mixture are not the piano's.
+With `loss.others_negative_weight` w, the piano onset head's "no onset" weighs 1 + w x (the other instruments' onset
+in the objective's form: an event, or its triangle) there instead: the accompaniment's onsets as hard negatives.
 
 Every loss is averaged over valid frames (`batch["mask"]`), so padded frames of an
 evaluation batch count for nothing.
@@ -29,11 +31,11 @@ from pianojax import heads, separation
 OTHERS = "other_onset"  # models.OTHERS_HEAD: the other instruments' onsets, where a batch knows them
 
 
-def _bce(logits, targets, pos_weight: float = 1.0):
-  # log(1 + exp(-x)) for positives, weighted; log(1 + exp(x)) for negatives.
+def _bce(logits, targets, pos_weight: float = 1.0, neg_weight=1.0):
+  # log(1 + exp(-x)) for positives, weighted; log(1 + exp(x)) for negatives, weighted (a scalar or per element).
   log_p = -jax.nn.softplus(-logits)
   log_not_p = -jax.nn.softplus(logits)
-  return -(pos_weight * targets * log_p + (1.0 - targets) * log_not_p)
+  return -(pos_weight * targets * log_p + neg_weight * (1.0 - targets) * log_not_p)
 
 
 def _masked_mean(values, mask):
@@ -61,6 +63,10 @@ def losses(outputs: dict, batch: dict, objective: str, weights) -> dict[str, jnp
   # (The triangles are as rare as the events: the same positive weight keeps their peaks from collapsing.)
   event = lambda name: _masked_mean(_bce(outputs[name], batch[name], weights.event_pos_weight), mask)  # noqa: E731
   terms = {"onset": event(names.onset), "offset": event(names.offset)}
+  others_neg = weights.get("others_negative_weight", 0.0)
+  if others_neg and "other_" + names.onset in batch:  # the accompaniment's onsets as hard negatives
+    neg = 1.0 + others_neg * batch["other_" + names.onset]  # "other_onset", or its triangles "other_onset_reg"
+    terms["onset"] = _masked_mean(_bce(outputs[names.onset], batch[names.onset], weights.event_pos_weight, neg), mask)
   terms["frame"] = _masked_mean(_bce(outputs["frame"], batch["frame"], weights.frame_pos_weight), mask)
   at_onsets = batch["onset"] * mask[..., None]
   vel = _bce(outputs["velocity"], batch["velocity"]) - _bce_floor(batch["velocity"])

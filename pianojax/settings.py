@@ -65,6 +65,7 @@ ADDED = {
   "model.pedal_context": False,
   "model.others_head": False,
   "loss.others_weight": 0.0,
+  "loss.others_negative_weight": 0.0,
   "model.stages": 1,
   "model.separator": {"channels": 16, "levels": 2, "layers": 2, "growth": 8},
   "separation": {
@@ -288,6 +289,10 @@ def validate(config, render: bool = False) -> None:
       raise bad("frontend.framing", "data.source=device frames by frames (beat framing needs the host pipeline)")
   if config.model.others_head and config.data.source != "device":
     raise bad("model.others_head", "the other instruments' notes are known only to data.source=device")
+  if config.loss.get("others_negative_weight", 0.0) < 0:
+    raise bad("loss.others_negative_weight", "give a weight >= 0 (0: off)")
+  if config.loss.get("others_negative_weight", 0.0) > 0 and config.data.source != "device":
+    raise bad("loss.others_negative_weight", "the other instruments' notes are known only to data.source=device")
   weights = config.data.train_weights
   if weights and (len(weights) != len(config.data.train) or min(weights) <= 0):
     raise bad("data.train_weights", f"give one weight > 0 for each of data.train's {len(config.data.train)} datasets")

@@ -1,5 +1,6 @@
-"""The other instruments' onset head (`model.others_head`): device synthesis labels the accompaniment's onsets, the
-model predicts them beside the piano's and trains on them, and the rest of a batch is what it was without it."""
+"""The other instruments' onsets in training: device synthesis labels the accompaniment's onsets (the rest of a batch is
+what it was without them), the onset head for them (`model.others_head`) predicts them beside the piano's and trains
+on them, and `loss.others_negative_weight` weighs the piano onset head's negatives there."""
 
 import jax
 import numpy as np
@@ -38,7 +39,7 @@ def test_the_accompaniments_onsets_are_labelled_and_nothing_else_moves(device_as
   solo = {**PLAIN, "data.device.alone_prob": 0.0, "data.device.others_prob": 0.0}
   with_head, without = _batch(device_assets, seed=1, **solo, **HEAD), _batch(device_assets, seed=1, **solo)
   assert not with_head["other_onset"].any() and with_head["onset"].any()
-  assert set(with_head) - set(without) == {"other_onset"}
+  assert set(with_head) - set(without) == {"other_onset", "other_onset_reg"}
   for k in without:  # (the same numbers up to float rounding: the two programs compile apart)
     np.testing.assert_allclose(with_head[k], without[k], atol=1e-5, err_msg=k)
   # accompanied piano: both labelled, on different notes (the melody lines are drawn apart from the piano's)
@@ -85,3 +86,41 @@ def test_the_head_needs_device_synthesis(device_assets):
   config = settings.apply_overrides(device_assets, [*HEAD.items(), ("data.source", "tfds")])
   with pytest.raises(UserError, match=r"model\.others_head"):
     settings.validate(config)
+
+
+def test_the_accompaniments_onsets_weigh_the_piano_heads_negatives(device_assets):
+  """loss.others_negative_weight w: at another instrument's onset on a key with no piano onset the onset head's
+  gradient is (1 + w x the onset's triangle) times its plain one; elsewhere it is unchanged."""
+  w = 4.0
+  config = settings.apply_overrides(
+    device_assets, [("loss.others_negative_weight", w), ("objective", "hybrid"), ("data.device.others_prob", 1.0)]
+  )
+  settings.validate(config)
+  batch = _batch(config, seed=5, **{**PLAIN, "data.device.alone_prob": 0.0, "data.device.others_prob": 1.0})
+  assert "other_onset_reg" in batch
+  model = models.build(config)
+  variables = state.initial_variables(model, config, jax.random.key(0))
+  outputs = model.apply(variables, batch["audio"], train=False)
+
+  def onset_grad(loss_config):
+    def total(logits):
+      return objectives.losses({**outputs, "onset_reg": logits}, batch, config.objective, loss_config)["total"]
+
+    return np.asarray(jax.grad(total)(outputs["onset_reg"]))
+
+  plain = onset_grad(settings.apply_overrides(config, [("loss.others_negative_weight", 0.0)]).loss)
+  weighted = onset_grad(config.loss)
+  near, piano = batch["other_onset_reg"], batch["onset_reg"]
+  valid = batch["mask"][..., None] > 0
+  assert ((near > 0.9) & (piano == 0) & valid).sum() >= 10  # the accompaniment's onsets, on keys the piano is not
+  covered = (near > 0) & (piano == 0) & valid
+  np.testing.assert_allclose(weighted[covered], (1 + w * near[covered]) * plain[covered], rtol=1e-4)
+  far = (near == 0) & valid
+  np.testing.assert_allclose(weighted[far], plain[far], rtol=1e-5, atol=1e-12)
+
+
+def test_the_negative_weight_needs_device_synthesis_and_a_sign(device_assets):
+  for value, source in ((1.0, "tfds"), (-1.0, "device")):
+    config = settings.apply_overrides(device_assets, [("loss.others_negative_weight", value), ("data.source", source)])
+    with pytest.raises(UserError, match=r"loss\.others_negative_weight"):
+      settings.validate(config)

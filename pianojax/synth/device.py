@@ -159,7 +159,8 @@ class DeviceSynth:
     self.regression_frames = config.data.regression_frames
     self.offset_mode = config.data.offset_mode
     self.release_and_pedal = bool(config.model.pedal)
-    self.others_targets = bool(config.model.get("others_head", False))
+    # The other instruments' onsets as labels: for model.others_head and loss.others_negative_weight.
+    self.others_targets = bool(config.model.get("others_head", False) or config.loss.get("others_negative_weight", 0))
     weights = dict(zip(dev.materials, dev.material_weights, strict=True))
     unknown = set(weights) - set(MATERIALS)
     if unknown:
@@ -362,8 +363,9 @@ class DeviceSynth:
       return t
 
     def other_onsets(others, dropped_at):
-      """The other instruments' onsets on the piano's keys (model.others_head); notes playback dropped are not
-      labelled (compared in samples, where playback starts them)."""
+      """The other instruments' onsets on the piano's keys, as events and triangles (model.others_head,
+      loss.others_negative_weight); notes playback dropped are not labelled (compared in samples, where playback
+      starts them)."""
       on_keys = others.valid & (others.pitch >= MIN_PITCH) & (others.pitch < MIN_PITCH + NUM_KEYS)
       played = (others.onset < self.seconds) & (jnp.round(others.onset * self.rate) < dropped_at)
       rolls = targets.note_rolls(
@@ -376,11 +378,11 @@ class DeviceSynth:
         frame_rate=self.frame_rate,
         regression_frames=self.regression_frames,
       )
-      return rolls["onset"]
+      return rolls["onset"], rolls["onset_reg"]
 
     out = jax.vmap(label)(ex["piano"], ex["ring"], ex["complete"], first_dropped)
     if self.others_targets:
-      out["other_onset"] = jax.vmap(other_onsets)(ex["others"], others_dropped_at)
+      out["other_onset"], out["other_onset_reg"] = jax.vmap(other_onsets)(ex["others"], others_dropped_at)
     out["audio"] = jnp.clip(audio, -1.0, 1.0).astype(jnp.float32)
     if with_clean:
       out["clean"] = clean.astype(jnp.float32)
