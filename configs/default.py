@@ -216,6 +216,9 @@ def get_config() -> ml_collections.ConfigDict:
   dev.materials = ("notes", "chords", "sequences", "performances")  # performances: windows of data.synth.midi_dir
   dev.material_weights = (1.0, 2.0, 2.0, 4.0)
   dev.others_prob = 0.3  # piano with other instruments (and noise, 80% of those): the mixtures material
+  # Share of those whose other instruments get an EQ of their own (a tilt and two peaking bands from variety's
+  # ranges) before they meet the piano: their timbres vary beyond the few SoundFonts that play them.
+  dev.others_eq = 0.0
   dev.alone_prob = 0.05  # other instruments alone, no piano (empty labels)
   dev.max_notes = 192  # note slots per example (a performance window with more is masked from the first left out)
   dev.max_pairs = 1024  # (note, block) pairs rendered per example on average, shared by the batch (synth/playback.py)

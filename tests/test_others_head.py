@@ -39,7 +39,7 @@ def test_the_accompaniments_onsets_are_labelled_and_nothing_else_moves(device_as
   solo = {**PLAIN, "data.device.alone_prob": 0.0, "data.device.others_prob": 0.0}
   with_head, without = _batch(device_assets, seed=1, **solo, **HEAD), _batch(device_assets, seed=1, **solo)
   assert not with_head["other_onset"].any() and with_head["onset"].any()
-  assert set(with_head) - set(without) == {"other_onset", "other_onset_reg"}
+  assert set(with_head) - set(without) == {"other_onset", "other_onset_reg", "other_frame"}
   for k in without:  # (the same numbers up to float rounding: the two programs compile apart)
     np.testing.assert_allclose(with_head[k], without[k], atol=1e-5, err_msg=k)
   # accompanied piano: both labelled, on different notes (the melody lines are drawn apart from the piano's)

@@ -160,6 +160,7 @@ class DeviceSynth:
     self.offset_mode = config.data.offset_mode
     self.release_and_pedal = bool(config.model.pedal)
     # The other instruments' onsets as labels: for model.others_head and loss.others_negative_weight.
+    self.others_eq = float(dev.get("others_eq", 0.0))  # share of examples whose other instruments get their own EQ
     self.others_targets = bool(config.model.get("others_head", False) or config.loss.get("others_negative_weight", 0))
     weights = dict(zip(dev.materials, dev.material_weights, strict=True))
     unknown = set(weights) - set(MATERIALS)
@@ -275,6 +276,10 @@ class DeviceSynth:
       valid=others.valid,
       sample_rate=self.rate,
     )
+    extra = {}
+    if self.others_eq:  # the other instruments' own EQ (a key folded from this example's: the other draws stay)
+      ke, kon = jax.random.split(jax.random.fold_in(key, 1))
+      extra["others_eq"] = variety.draw_eq(ke, dev.variety, jax.random.uniform(kon) < self.others_eq)
     noisy = with_others & ~alone & jax.random.bernoulli(kn, 0.8)
     scene_noise = jnp.where(noisy, jax.random.uniform(ks, minval=0.0, maxval=30.0), jnp.inf)
     mix_db = jax.random.uniform(kf, minval=-12.0, maxval=3.0)
@@ -290,6 +295,7 @@ class DeviceSynth:
       noise_snr_db=scene_noise,
       others_db=mix_db,
       others=others,
+      **extra,
     )
 
   # -- the batch ----------------------------------------------------------------------------------------------------
@@ -324,6 +330,8 @@ class DeviceSynth:
     first_dropped = jnp.where(dropped_at < self.num_samples, dropped_at / self.rate, jnp.inf)
 
     def finish(piano_audio, other_audio, k, ex):
+      if "others_eq" in ex:
+        other_audio = variety.equalize(other_audio, ex["others_eq"], self.rate)
       p_rms = jnp.sqrt(jnp.mean(piano_audio**2))
       o_rms = jnp.sqrt(jnp.mean(other_audio**2)) + 1e-12
       scaled = other_audio * jnp.where(p_rms > 1e-8, p_rms / o_rms * 10 ** (ex["others_db"] / 20), 1.0)
@@ -363,9 +371,9 @@ class DeviceSynth:
       return t
 
     def other_onsets(others, dropped_at):
-      """The other instruments' onsets on the piano's keys, as events and triangles (model.others_head,
-      loss.others_negative_weight); notes playback dropped are not labelled (compared in samples, where playback
-      starts them)."""
+      """The other instruments' onsets on the piano's keys, as events and triangles, and their sounding frames
+      (model.others_head, loss.others_negative_weight, scripts/onset_false_positives.py); notes playback dropped are
+      not labelled (compared in samples, where playback starts them)."""
       on_keys = others.valid & (others.pitch >= MIN_PITCH) & (others.pitch < MIN_PITCH + NUM_KEYS)
       played = (others.onset < self.seconds) & (jnp.round(others.onset * self.rate) < dropped_at)
       rolls = targets.note_rolls(
@@ -378,11 +386,12 @@ class DeviceSynth:
         frame_rate=self.frame_rate,
         regression_frames=self.regression_frames,
       )
-      return rolls["onset"], rolls["onset_reg"]
+      return rolls["onset"], rolls["onset_reg"], rolls["frame"]
 
     out = jax.vmap(label)(ex["piano"], ex["ring"], ex["complete"], first_dropped)
     if self.others_targets:
-      out["other_onset"], out["other_onset_reg"] = jax.vmap(other_onsets)(ex["others"], others_dropped_at)
+      others = jax.vmap(other_onsets)(ex["others"], others_dropped_at)
+      out["other_onset"], out["other_onset_reg"], out["other_frame"] = others
     out["audio"] = jnp.clip(audio, -1.0, 1.0).astype(jnp.float32)
     if with_clean:
       out["clean"] = clean.astype(jnp.float32)

@@ -170,14 +170,49 @@ def room_response(key, tables, v: Variety, *, nfft: int, sample_rate: int, max_r
   ir = noise(key, tables, ir_len, 0.0) * jnp.exp(-6.9 * t / v.rt60) * (t >= 0.005)
   ir = ir / jnp.sqrt(jnp.sum(ir**2) + 1e-12)
   f = jnp.fft.rfftfreq(nfft, 1.0 / sample_rate)
-  octaves = jnp.log2(jnp.maximum(f, 20.0) / 1000.0)
-  bands = jnp.sum(
-    v.eq_db[:, None] * jnp.exp(-0.5 * ((octaves - jnp.log2(v.eq_freq / 1000.0)[:, None]) / v.eq_octaves[:, None]) ** 2),
-    axis=0,
-  )
-  gain = 10 ** ((v.tilt_db * octaves + bands) / 20)
+  gain = eq_gain(Eq(v.tilt_db, v.eq_freq, v.eq_db, v.eq_octaves), f)
   wet = jnp.where(v.reverb, v.wet, 0.0)
   return gain * ((1 - wet) + wet * jnp.fft.rfft(ir, nfft))
+
+
+class Eq(NamedTuple):
+  """A tilt and two peaking bands (the EQ of `Variety`, or one of the other instruments' own)."""
+
+  tilt_db: jax.Array  # per octave around 1 kHz
+  freq: jax.Array  # (2,) Hz
+  db: jax.Array  # (2,)
+  octaves: jax.Array  # (2,) widths
+
+
+def draw_eq(key, cfg, on) -> Eq:
+  """An EQ from the ranges of `cfg` (the `data.device.variety` section) where `on` (traced), else a flat one."""
+  u = _Uniforms(key)
+  drawn = Eq(
+    tilt_db=u((-cfg.tilt_db, cfg.tilt_db)),
+    freq=jnp.exp(u((jnp.log(200.0), jnp.log(6000.0)), 2)),
+    db=u((-cfg.eq_db, cfg.eq_db), 2),
+    octaves=u((0.3, 1.5), 2),
+  )
+  flat = Eq(jnp.float32(0.0), jnp.full(2, 1000.0), jnp.zeros(2), jnp.ones(2))
+  return jax.tree.map(lambda d, f: jnp.where(on, d, f), drawn, flat)
+
+
+def eq_gain(eq: Eq, f) -> jax.Array:
+  """The EQ's gain at frequencies `f` (Hz)."""
+  octaves = jnp.log2(jnp.maximum(f, 20.0) / 1000.0)
+  bands = jnp.sum(
+    eq.db[:, None] * jnp.exp(-0.5 * ((octaves - jnp.log2(eq.freq / 1000.0)[:, None]) / eq.octaves[:, None]) ** 2),
+    axis=0,
+  )
+  return 10 ** ((eq.tilt_db * octaves + bands) / 20)
+
+
+def equalize(audio, eq: Eq, sample_rate: int) -> jax.Array:
+  """`audio (samples,)` through `eq` (zero phase, one FFT padded by a quarter second so its ringing does not wrap)."""
+  n = audio.shape[0]
+  nfft = fft_size(n + sample_rate // 4)
+  f = jnp.fft.rfftfreq(nfft, 1.0 / sample_rate)
+  return jnp.fft.irfft(jnp.fft.rfft(audio, nfft) * eq_gain(eq, f), nfft)[:n]
 
 
 def _level(snr_db):

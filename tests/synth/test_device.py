@@ -159,6 +159,43 @@ def test_a_stem_goes_through_the_rooms_and_level_of_its_mix_without_the_noise():
   assert np.mean((noisy - stem - stem_b * (stem @ stem_a) / (stem_a @ stem_a)) ** 2) > 1e-4
 
 
+def test_an_eq_tilts_and_a_flat_one_passes():
+  rate, t = 16000, np.arange(32000) / 16000
+  tones = {f: np.sin(2 * np.pi * f * t).astype(np.float32) for f in (500.0, 4000.0)}
+  flat = variety.draw_eq(jax.random.key(0), _plain_cfg(), False)
+  for tone in tones.values():
+    np.testing.assert_allclose(np.asarray(variety.equalize(tone, flat, rate)), tone, atol=1e-4)
+  tilt = flat._replace(tilt_db=np.float32(3.0))  # +3 dB per octave around 1 kHz: 500 Hz -3 dB, 4 kHz +6 dB
+  level = {
+    f: 20 * np.log10(np.std(np.asarray(variety.equalize(x, tilt, rate))[4000:-4000]) / np.std(x))
+    for f, x in tones.items()
+  }
+  assert abs(level[500.0] + 3.0) < 0.1 and abs(level[4000.0] - 6.0) < 0.1, level
+  drawn = [variety.draw_eq(jax.random.key(k), _plain_cfg(), True) for k in range(20)]
+  assert all(abs(float(e.tilt_db)) <= 3.0 and np.all(np.abs(np.asarray(e.db)) <= 6.0) for e in drawn)
+  assert len({round(float(e.tilt_db), 4) for e in drawn}) == 20
+
+
+def test_the_other_instruments_own_eq_changes_their_sound_and_nothing_else(device_assets):
+  alone = {"data.device.alone_prob": 1.0, "data.device.others_prob": 0.0, "data.device.variety_on": False}
+  (plain,) = _batches(device_assets, (5,), **alone)
+  (eq,) = _batches(device_assets, (5,), **alone, **{"data.device.others_eq": 1.0})
+  for k in plain:
+    if k not in ("audio", "clean"):
+      np.testing.assert_array_equal(eq[k], plain[k], err_msg=k)  # the same notes, labels and draws
+  sounding = np.abs(plain["audio"]).max(axis=1) > 1e-3
+  assert sounding.sum() >= 2
+  unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)  # noqa: E731
+  for a, b in zip(unit(plain["audio"][sounding]), unit(eq["audio"][sounding]), strict=True):
+    assert np.linalg.norm(a - b) > 0.05  # each example's instruments sound different (not only louder or softer)
+  solo = {"data.device.alone_prob": 0.0, "data.device.others_prob": 0.0}
+  (plain,), (eq,) = (
+    _batches(device_assets, (6,), **solo),
+    _batches(device_assets, (6,), **solo, **{"data.device.others_eq": 1.0}),
+  )
+  np.testing.assert_allclose(eq["audio"], plain["audio"], atol=1e-5)  # no instruments: the piano as it was
+
+
 def _plain_cfg():
   from configs import default
 
@@ -172,10 +209,11 @@ def _plain_cfg():
     {"data.device.material_weights": (1.0,)},
     {"data.device.others_sources": ""},
     {"data.device.pianos": ""},
+    {"data.device.others_eq": 1.5},
   ],
 )
 def test_bad_device_settings_are_named(device_assets, bad):
   from pianojax.errors import UserError
 
-  with pytest.raises(UserError, match=r"data\.device\.(materia|others_sources|pianos)"):
+  with pytest.raises(UserError, match=r"data\.device\.(materia|others_sources|pianos|others_eq)"):
     settings.validate(settings.apply_overrides(device_assets, bad.items()))
