@@ -11,8 +11,11 @@ training entirely, accompaniment included, so its mixtures stay a test of instru
 Measured in docs/ABLATIONS.md, "Accompaniment (session 23)": no change with accompaniment (-1.0 [-2.7, +0.7] onset
 F1), so it is not shipped. Session 24 ran it again as the control of the same recipe with spectral subtraction
 (`--config.frontend.denoise=2 --config.frontend.denoise_quantile=0.3`), which lost 2.0 [-4.0, -0.2] onset F1 with
-accompaniment (docs/ABLATIONS.md, "The gap split in two"). A control for the banks (same steps, seed and mixture
-share, the old eight FluidR3 programs; not run):
+accompaniment (docs/ABLATIONS.md, "The gap split in two"). Session 25 ran it with the accompaniment's onsets as
+hard negatives of the piano onset head (`--config.loss.others_negative_weight=5`), with and without the other
+instruments' own EQ (`--config.data.device.others_eq=1.0`), and with the EQ alone (docs/ABLATIONS.md, "Where the
+false onsets sit"). A control for the banks (same steps, seed and mixture share, the old eight FluidR3 programs;
+not run):
   ... --config.data.device.others_sources=fluidr3 \\
     --config.data.device.others="(('guitar',25),('bass',33),('strings',48),('brass',61),('reed',65),('pipe',73),('organ',19),('synth',81))"
 """
