@@ -61,12 +61,11 @@ def losses(outputs: dict, batch: dict, objective: str, weights) -> dict[str, jnp
   mask = batch["mask"]
   names = heads.of(objective)
   # (The triangles are as rare as the events: the same positive weight keeps their peaks from collapsing.)
-  event = lambda name: _masked_mean(_bce(outputs[name], batch[name], weights.event_pos_weight), mask)  # noqa: E731
-  terms = {"onset": event(names.onset), "offset": event(names.offset)}
-  others_neg = weights.get("others_negative_weight", 0.0)
-  if others_neg and "other_" + names.onset in batch:  # the accompaniment's onsets as hard negatives
-    neg = 1.0 + others_neg * batch["other_" + names.onset]  # "other_onset", or its triangles "other_onset_reg"
-    terms["onset"] = _masked_mean(_bce(outputs[names.onset], batch[names.onset], weights.event_pos_weight, neg), mask)
+  event = lambda name, neg=1.0: _masked_mean(_bce(outputs[name], batch[name], weights.event_pos_weight, neg), mask)  # noqa: E731
+  others_neg, near_other = weights.get("others_negative_weight", 0.0), batch.get("other_" + names.onset)
+  # The accompaniment's onsets as hard negatives ("other_onset", or its triangles "other_onset_reg").
+  onset_neg = 1.0 + others_neg * near_other if others_neg and near_other is not None else 1.0
+  terms = {"onset": event(names.onset, onset_neg), "offset": event(names.offset)}
   terms["frame"] = _masked_mean(_bce(outputs["frame"], batch["frame"], weights.frame_pos_weight), mask)
   at_onsets = batch["onset"] * mask[..., None]
   vel = _bce(outputs["velocity"], batch["velocity"]) - _bce_floor(batch["velocity"])

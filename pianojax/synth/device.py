@@ -159,8 +159,8 @@ class DeviceSynth:
     self.regression_frames = config.data.regression_frames
     self.offset_mode = config.data.offset_mode
     self.release_and_pedal = bool(config.model.pedal)
-    # The other instruments' onsets as labels: for model.others_head and loss.others_negative_weight.
     self.others_eq = float(dev.get("others_eq", 0.0))  # share of examples whose other instruments get their own EQ
+    # The other instruments' onsets as labels: for model.others_head and loss.others_negative_weight.
     self.others_targets = bool(config.model.get("others_head", False) or config.loss.get("others_negative_weight", 0))
     weights = dict(zip(dev.materials, dev.material_weights, strict=True))
     unknown = set(weights) - set(MATERIALS)

@@ -45,6 +45,11 @@ class Variety(NamedTuple):
   peak_db: jax.Array  # final peak level, dBFS
 
 
+# The peaking bands' centres (log-uniform) and widths, for the piano's EQ and the other instruments' own.
+EQ_HZ = (200.0, 6000.0)
+EQ_OCTAVES = (0.3, 1.5)
+
+
 class _Uniforms:
   """Slices of one uniform draw, handed out in order (one random kernel per example instead of one per field)."""
 
@@ -87,9 +92,9 @@ def draw(key, cfg, num_banks: int, on) -> Variety:
     velocity_curve=jnp.exp(u(log(cfg.velocity_curve))),
     release_seconds=jnp.exp(u(log(cfg.release_seconds))),
     tilt_db=u((-cfg.tilt_db, cfg.tilt_db)),
-    eq_freq=jnp.exp(u(log((200.0, 6000.0)), 2)),
+    eq_freq=jnp.exp(u(log(EQ_HZ), 2)),
     eq_db=u((-cfg.eq_db, cfg.eq_db), 2),
-    eq_octaves=u((0.3, 1.5), 2),
+    eq_octaves=u(EQ_OCTAVES, 2),
     reverb=u() < cfg.reverb_prob,
     rt60=u(tuple(cfg.rt60)),
     wet=u(tuple(cfg.wet)),
@@ -189,9 +194,9 @@ def draw_eq(key, cfg, on) -> Eq:
   u = _Uniforms(key)
   drawn = Eq(
     tilt_db=u((-cfg.tilt_db, cfg.tilt_db)),
-    freq=jnp.exp(u((jnp.log(200.0), jnp.log(6000.0)), 2)),
+    freq=jnp.exp(u((jnp.log(EQ_HZ[0]), jnp.log(EQ_HZ[1])), 2)),
     db=u((-cfg.eq_db, cfg.eq_db), 2),
-    octaves=u((0.3, 1.5), 2),
+    octaves=u(EQ_OCTAVES, 2),
   )
   flat = Eq(jnp.float32(0.0), jnp.full(2, 1000.0), jnp.zeros(2), jnp.ones(2))
   return jax.tree.map(lambda d, f: jnp.where(on, d, f), drawn, flat)
