@@ -48,13 +48,18 @@ def check_args(mode: str, args: Args) -> None:
       raise UserError(f"--output={args.output} is not writable")
 
 
-def unknown_override(argv: list[str], default_config: str = "configs/default.py") -> str:
-  """The first `--config.KEY=...` in argv whose KEY the config file lacks, as a one-line message."""
-  path = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), default_config)
+def config_file(path: str):
+  """The ConfigDict a config file's `get_config()` returns."""
   spec = importlib.util.spec_from_file_location("_pianojax_config", path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
-  config = module.get_config()
+  return module.get_config()
+
+
+def unknown_override(argv: list[str], default_config: str = "configs/default.py") -> str:
+  """The first `--config.KEY=...` in argv whose KEY the config file lacks, as a one-line message."""
+  path = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), default_config)
+  config = config_file(path)
   for arg in argv:
     if arg.startswith("--config."):
       try:

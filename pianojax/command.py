@@ -58,7 +58,19 @@ usual JAX/cluster environment and --distributed) to call jax.distributed.initial
 CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 DEFAULT_CONFIG = "configs/default.py" if os.path.isfile("configs/default.py") else os.path.join(CONFIGS, "default.py")
 
-_CONFIG = config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Config file.", lock_config=True)
+
+def _define_config():
+  """The --config flag. Defining it loads the default config and applies the command line's `--config.X` overrides
+  to it there and then, so without --config= an unknown field fails here, at import: one line, as parse_flags."""
+  try:
+    return config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Config file.", lock_config=True)
+  except (AttributeError, KeyError):
+    from pianojax import cli
+
+    sys.exit(f"error: {cli.unknown_override(sys.argv, DEFAULT_CONFIG)}")
+
+
+_CONFIG = _define_config()
 _MODE = flags.DEFINE_enum("mode", "features", list(MODES), "What to run.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and outputs (train, sweep, demo).")
 _INPUT = flags.DEFINE_string(

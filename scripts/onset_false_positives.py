@@ -118,17 +118,13 @@ def summary(counts: dict) -> dict:
 
 
 def _config(path: str):
-  """The ConfigDict of a config file (its `get_config()`)."""
-  import importlib.util
-
+  """The ConfigDict of a config file (its `get_config()`), or a one-line error where there is none."""
+  from pianojax import cli
   from pianojax.errors import UserError
 
   if not os.path.isfile(path):
     raise UserError(f"--config {path}: no such file")
-  spec = importlib.util.spec_from_file_location("_config", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+  return cli.config_file(path)
 
 
 def main(argv=None) -> None:

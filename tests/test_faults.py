@@ -265,6 +265,13 @@ def test_bad_flags_are_one_line_before_any_work(tmp_path, mode, args, message):
   assert not workdir.exists()
 
 
+def test_an_unknown_field_of_the_default_config_is_one_line():
+  """Without --config= the default config takes the overrides when the flag is defined (at import)."""
+  done = launch("--mode=eval", "--config.nope=1")
+  assert done.returncode == 1
+  assert "--config.nope: unknown config field 'nope'" in one_error_line(done)
+
+
 def test_a_missing_soundfont_names_its_package(monkeypatch):
   monkeypatch.setitem(soundfonts.KNOWN, "csound", ("/no/such/sf_GMbank.sf2",))
   with pytest.raises(UserError, match="install the Debian package csound-soundfont"):
