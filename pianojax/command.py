@@ -45,7 +45,8 @@ Modes:
   render      --output=DIR --data=performances,mixtures[:SPLIT] | --input=MIDI_OR_FOLDER [--piano=salamander]:
               audio + MIDI folders for eval/tune: synthetic test (or validation) material, or whole MIDI files,
               played by another piano (a SoundFont name or path, or a sample bank: scripts/fetch_salamander.sh
-              fetches a recorded grand); a folder of mixtures gets twins: FOLDER_piano (the piano alone) and
+              fetches a recorded grand); a folder of mixtures (or ensembles: performances with bass, strings or
+              guitar playing along at the piano's level) gets twins: FOLDER_piano (the piano alone) and
               FOLDER_no_noise (the mix without its noise).
   sweep       --config=configs/ablations/NAME.py --workdir=DIR [--variants=a,b]: train + evaluate every
               variant of the config's sweep section (resumable), writing DIR/results.md and results.png.

@@ -67,6 +67,7 @@ ADDED = {
   "loss.others_weight": 0.0,
   "loss.others_negative_weight": 0.0,
   "data.device.others_eq": 0.0,
+  "data.device.others_coupled": 0.0,
   "model.stages": 1,
   "model.separator": {"channels": 16, "levels": 2, "layers": 2, "growth": 8},
   "separation": {
@@ -281,8 +282,9 @@ def validate(config, render: bool = False) -> None:
       raise bad("data.device.materials", f"unknown material {unknown[0]!r}; choose from {', '.join(device.MATERIALS)}")
     if len(dev.material_weights) != len(dev.materials) or min(dev.material_weights, default=0) < 0:
       raise bad("data.device.material_weights", f"give one weight >= 0 for each of {len(dev.materials)} materials")
-    if not 0.0 <= dev.others_eq <= 1.0:
-      raise bad("data.device.others_eq", "give a share between 0 and 1")
+    for field in ("others_eq", "others_coupled"):
+      if not 0.0 <= dev[field] <= 1.0:
+        raise bad(f"data.device.{field}", "give a share between 0 and 1")
     for field in ("pianos", "others", "others_sources"):
       if not dev[field]:
         raise bad(f"data.device.{field}", "name at least one (the device synthesiser plays from these banks)")

@@ -63,7 +63,7 @@ def render_tests(config, materials: str, piano: str, output: str) -> list[str]:
 
 # Materials with other instruments: their folders get twins holding the piano alone (`stem_folder`) and the mix
 # without its noise (`noiseless_folder`).
-STEM_MATERIALS = ("mixtures",)
+STEM_MATERIALS = ("mixtures", "ensembles")
 STEM_SUFFIX = "_piano"
 NOISELESS_SUFFIX = "_no_noise"
 

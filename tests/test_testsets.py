@@ -30,3 +30,36 @@ def test_rendered_test_folder_is_the_tfds_test_split_when_the_piano_is_the_same(
   assert val.endswith("chords-validation") and len(records.folder_pairs(val)[0]) == 2
   with pytest.raises(UserError, match="split must be"):
     testsets.render_tests(config, "chords:dev", "musescore", str(tmp_path))
+
+
+def test_ensembles_play_windows_of_the_midi_folder_with_their_twins(tfds_dir, midi_folder, tmp_path):
+  """--data=ensembles: windows of the MIDI folder's pieces (here all in the train split) with parts that follow
+  them, written beside the piano alone and the mix without noise, on the same notes."""
+  config = tiny_config(tfds_dir, **{"data.synth.midi_dir": str(midi_folder)})
+  (folder,) = testsets.render_tests(config, "ensembles:train", "timgm6mb", str(tmp_path))
+  pieces = [notes.read_midi(str(p)) for p in sorted(midi_folder.iterdir())]
+  twins = [testsets.stem_folder(folder), testsets.noiseless_folder(folder)]
+  found, _ = records.folder_pairs(folder)
+  assert len(found) == 6
+  for name, wav, midi in found:
+    played = notes.read_midi(midi)
+    assert len(played) > 0
+    assert max(_share_in_a_window(played, p) for p in pieces) > 0.95, name  # a window of one of the pieces
+    mix = soundfile.read(wav, dtype="int16")[0]
+    alone, noiseless = (soundfile.read(f"{t}/{name}.wav", dtype="int16")[0] for t in twins)
+    assert mix.shape == alone.shape == noiseless.shape and not np.array_equal(noiseless, alone)
+    np.testing.assert_array_equal(notes.read_midi(f"{twins[0]}/{name}.mid").pitch, played.pitch)
+
+
+def _share_in_a_window(played, piece) -> float:
+  """The largest share of `played`'s notes struck inside the clip that `piece` holds (same key, onset within 5 ms)
+  at one shift in time: 1 where `played` is a window of `piece`."""
+  inside = played.onset > 0.05
+  best = 0.0
+  for shift in piece.onset - played.onset[inside][0]:
+    found = [
+      np.any((piece.pitch == p) & (np.abs(piece.onset - shift - t) < 5e-3))
+      for p, t in zip(played.pitch[inside], played.onset[inside], strict=True)
+    ]
+    best = max(best, float(np.mean(found)))
+  return best

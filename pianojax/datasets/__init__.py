@@ -1,6 +1,6 @@
 """Our TFDS datasets: building them (host with TensorFlow) and reading them (no TensorFlow needed).
 
-Names: the synthetic materials (`notes`, `chords`, `others`, `mixtures`, `performances`) and
+Names: the synthetic materials (`notes`, `chords`, `others`, `mixtures`, `performances`, `ensembles`) and
 `maestro` (a MAESTRO-layout folder given by `config.data.maestro_dir`).
 """
 
@@ -27,7 +27,7 @@ def _quiet_tfds() -> None:
     absl_logger.addFilter(chatter)
 
 
-SYNTHETIC = ("notes", "chords", "others", "mixtures", "performances")
+SYNTHETIC = ("notes", "chords", "others", "mixtures", "performances", "ensembles")
 NAMES = (*SYNTHETIC, "maestro")
 
 

@@ -1,6 +1,6 @@
 """TFDS builder for synthetic piano data rendered with FluidSynth.
 
-One builder config per material (notes, chords, others, mixtures, performances); sizes,
+One builder config per material (notes, chords, others, mixtures, performances, ensembles); sizes,
 clip length, SoundFonts and the MIDI folder come from `config.data.synth`. The config's
 name carries a digest of those settings, so different settings never share a folder.
 Train and validation splits use the training SoundFonts; the test split uses held-out
@@ -27,7 +27,8 @@ from pianojax.synth import materials
 from pianojax.synth.examples import make_example
 from pianojax.synth.render import Renderer
 
-MATERIALS = ("notes", "chords", "others", "mixtures", "performances")
+MATERIALS = ("notes", "chords", "others", "mixtures", "performances", "ensembles")
+WITH_MIDI = ("performances", "ensembles")  # the materials that play windows of data.synth.midi_dir
 SPLITS = ("train", "validation", "test")
 
 
@@ -57,7 +58,7 @@ def make_config(material: str, synth_cfg, sample_rate: int) -> SynthConfig:
     "sample_rate": int(sample_rate),
     "train_soundfonts": tuple(synth_cfg.train_soundfonts),
     "test_soundfonts": tuple(synth_cfg.test_soundfonts),
-    "midi_dir": os.path.abspath(synth_cfg.midi_dir) if synth_cfg.midi_dir and material == "performances" else "",
+    "midi_dir": os.path.abspath(synth_cfg.midi_dir) if synth_cfg.midi_dir and material in WITH_MIDI else "",
     "reverb": bool(synth_cfg.reverb),
     "seed": int(synth_cfg.seed),
   }
@@ -146,6 +147,13 @@ def material(cfg: SynthConfig, rng, index: int, split: str, performances) -> mat
     return materials.instruments_alone(rng, seconds)
   if cfg.material == "mixtures":
     return materials.mixture(rng, seconds)
+  if cfg.material == "ensembles":  # a window of a real performance (else a random sequence) and parts that follow it
+    if performances:
+      name, performance = performances[int(rng.integers(len(performances)))]
+      piano = materials.performance_excerpt(rng, performance, seconds, name).piano
+    else:
+      piano = materials.piano_sequence(rng, seconds)
+    return materials.ensemble(rng, piano, seconds)
   # performances: real MIDI (3 of 4 examples, where a folder is given), else random sequences
   if performances and index % 4 != 3:
     name, performance = performances[int(rng.integers(len(performances)))]

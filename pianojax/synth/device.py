@@ -160,6 +160,7 @@ class DeviceSynth:
     self.offset_mode = config.data.offset_mode
     self.release_and_pedal = bool(config.model.pedal)
     self.others_eq = float(dev.get("others_eq", 0.0))  # share of examples whose other instruments get their own EQ
+    self.others_coupled = float(dev.get("others_coupled", 0.0))  # share whose other instruments follow the piano
     # The other instruments' onsets as labels: for model.others_head and loss.others_negative_weight.
     self.others_targets = bool(config.model.get("others_head", False) or config.loss.get("others_negative_weight", 0))
     weights = dict(zip(dev.materials, dev.material_weights, strict=True))
@@ -220,14 +221,19 @@ class DeviceSynth:
       )
     return events, ring, complete, kind
 
-  def _others(self, a: Arrays, key):
-    """`OTHER_PARTS` melody lines, each played by a random accompaniment bank: (events, bank per note)."""
+  def _others(self, a: Arrays, key, piano: Events, ring, coupled):
+    """`OTHER_PARTS` parts, each played by a random accompaniment bank: (events, bank per note). Each is a melody
+    line of its own, or where `coupled` (`data.device.others_coupled`) follows `piano`: `generators.doubling`."""
     parts, owners = [], []
     for i, k in enumerate(jax.random.split(key, OTHER_PARTS)):
       kb, km = jax.random.split(k)
       b = jax.random.randint(kb, (), 0, a.other_ranges.shape[0])
       low, high = a.other_ranges[b].astype(jnp.int32)
       e = generators.melody(km, self.seconds, low, high, (0.7, 3.0), count=OTHER_NOTES)
+      if self.others_coupled:  # a key folded from the part's: the melody's draws stay what they were
+        kd = jax.random.fold_in(km, 1)
+        d = generators.doubling(kd, piano, ring, low, high, seconds=self.seconds, count=OTHER_NOTES)
+        e = jax.tree.map(lambda x, y: jnp.where(coupled, x, y), d, e)
       parts.append(e._replace(valid=e.valid & (i == 0) | e.valid & jax.random.bernoulli(kb)))
       owners.append(jnp.full((OTHER_NOTES,), b))
     return events_lib.concatenate(parts), jnp.concatenate(owners)
@@ -236,6 +242,7 @@ class DeviceSynth:
     dev = self.dev
     km, ko, kv, kmix, kc, kx, kn, ks, kf = jax.random.split(key, 9)
     piano, ring, complete, kind = self._material(a, km)
+    played = piano  # the notes as drawn, before `alone` takes them away: coupled parts follow them
     scene = jax.random.uniform(ko)
     alone = scene < a.knobs.alone_prob
     with_others = alone | (scene < a.knobs.alone_prob + a.knobs.others_prob)
@@ -256,7 +263,8 @@ class DeviceSynth:
       velocity_curve=v.velocity_curve,
       cents=variety.cents_of(v, piano.pitch, kc),
     )
-    others, owner = self._others(a, kx)
+    coupled = jax.random.uniform(jax.random.fold_in(kx, 1)) < self.others_coupled
+    others, owner = self._others(a, kx, played, ring, coupled)
     others = others._replace(valid=others.valid & with_others)
     if self.others_targets:
       # By onset, as the piano's: playback drops the notes past its budget from the end of the list, so its first

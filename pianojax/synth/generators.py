@@ -135,6 +135,24 @@ def melody(key, seconds: float, low, high, density, *, count: int) -> Events:
   return _events(pitch, onset, jnp.minimum(onset + hold, seconds), velocity, valid)
 
 
+def doubling(key, piano: Events, ends, low, high, *, seconds: float, count: int) -> Events:
+  """Another instrument playing along with the piano (materials.coupled_part's idea, in fixed shapes): each of the
+  piano's notes struck inside the segment, with a probability drawn per part (0.2-0.6), moved by whole octaves to
+  the nearest place in [low, high] (dropped where none is), ~10 ms off the piano's onset and held while the piano's
+  sounds (`ends`; at most 2 s); the first `count` of them. Its notes share the piano's keys or their octaves and
+  its onsets: the overlap `melody` lines never have."""
+  kq, ks, kj = jax.random.split(key, 3)
+  q = jax.random.uniform(kq, minval=0.2, maxval=0.6)
+  pitch = piano.pitch
+  moved = pitch + 12 * (jnp.maximum(-((pitch - low) // 12), 0) - jnp.maximum(-((high - pitch) // 12), 0))
+  take = piano.valid & (piano.onset >= 0) & (piano.onset < seconds - 0.1) & (moved >= low) & (moved <= high)
+  take = take & (jax.random.uniform(ks, pitch.shape) < q)
+  onset = jnp.maximum(piano.onset + 0.01 * jax.random.normal(kj, pitch.shape), 0.0)
+  offset = jnp.minimum(jnp.minimum(ends, onset + 2.0), seconds)
+  first = jnp.argsort(~take, stable=True)[:count]  # the taken notes first, in the piano's (onset) order
+  return _events(moved[first], onset[first], offset[first], piano.velocity[first], take[first])
+
+
 def pedal(key, seconds: float, prob: float = 0.6, num: int = PEDAL_INTERVALS):
   """Sustain pedal changed every 0.8-3 s (with probability `prob`), as (down, up, valid) intervals."""
   kp, k0, kh, kg = jax.random.split(key, 4)

@@ -213,6 +213,82 @@ def mixture(rng, duration: float, snr_db=(0.0, 30.0), others_db=(-12.0, 3.0)) ->
   )
 
 
+# What the issue's held-out mixtures put beside a recorded grand: bass, strings or guitar (`ensemble`).
+ENSEMBLE_FAMILIES = ("bass", "strings", "guitar")
+_COUPLED = {  # family: (seconds between the part's notes, min-max; the register its chord tones are voiced in)
+  "bass": ((0.3, 0.8), INSTRUMENT_RANGES["bass"]),
+  "strings": ((0.8, 2.0), (55, 79)),
+  "guitar": ((0.25, 0.6), (48, 72)),
+}
+
+
+def _into_range(pitch: int, low: int, high: int) -> int | None:
+  """`pitch` moved by whole octaves into [low, high] (None where no octave of it falls there)."""
+  while pitch > high:
+    pitch -= 12
+  while pitch < low:
+    pitch += 12
+  return pitch if pitch <= high else None
+
+
+def coupled_part(rng, piano: NoteSequence, duration: float, family: str) -> NoteSequence:
+  """A part for `family` (one of `ENSEMBLE_FAMILIES`) that plays with the piano, as an ensemble does: at some of
+  the piano's onset clusters (a random 0.3-0.8 s apart for the bass, 0.8-2 s for strings, 0.25-0.6 s for guitar) it
+  takes what the piano sounds then and plays it in its own register: the bass the lowest note, strings two or three
+  of its pitch classes held to the next change, the guitar up to four strummed. So its notes share the piano's
+  pitch classes (often its very keys, an octave away) and start within ~10 ms of the piano's; `other_instruments`'
+  lines share neither."""
+  spacing, (low, high) = _COUPLED[family]
+  struck = np.sort(piano.onset[(piano.onset >= 0) & (piano.onset < duration - 0.1)])
+  clusters = struck[np.concatenate([[True], np.diff(struck) > 0.05])] if struck.size else struck
+  times, ready = [], -np.inf
+  for t in clusters:
+    if t >= ready:
+      times.append(float(t))
+      ready = t + float(rng.uniform(*spacing))
+  ends = piano.pedal_offsets() if len(piano) else piano.offset
+  pitch, onset, offset, velocity = [], [], [], []
+  for i, t in enumerate(times):
+    following = times[i + 1] if i + 1 < len(times) else duration
+    held = piano.pitch[(piano.onset <= t + 0.05) & (ends > t)]
+    if held.size == 0:
+      continue
+    if family == "bass":
+      chosen = [_into_range(int(held.min()), low, high)]
+    else:
+      classes = rng.permutation(np.unique(held % 12))[: int(rng.integers(2, 4 if family == "strings" else 5))]
+      chosen = sorted(_into_range(60 + int(c), low, high) for c in classes)
+    start = max(t + float(rng.normal(0.0, 0.01)), 0.0)
+    strum = float(rng.uniform(0.01, 0.03)) if family == "guitar" else 0.0
+    length = float(rng.uniform(0.3, 1.0)) if family == "guitar" else 2.0
+    level = int(_velocity(rng, low=50, high=100))
+    for j, p in enumerate(chosen):
+      pitch.append(p)
+      onset.append(start + j * strum)
+      offset.append(min(max(following - 0.03, start + j * strum + 0.1), start + length, duration))
+      velocity.append(level)
+  return NoteSequence(pitch, onset, offset, velocity)
+
+
+def ensemble(rng, piano: NoteSequence, duration: float, snr_db=(0.0, 30.0), others_db=(-3.0, 3.0)) -> Material:
+  """`piano` (e.g. a window of a real performance) with one or two `coupled_part`s from `ENSEMBLE_FAMILIES` at
+  about its level (`others_db` around 0: as loud as the piano) and, four times in five, white or pink noise:
+  the accompanied condition the issue's held-out mixtures describe, where `mixture`'s parts play apart from the
+  piano and mostly quieter."""
+  families = rng.choice(ENSEMBLE_FAMILIES, size=int(rng.integers(1, 3)), replace=False)
+  parts = [(coupled_part(rng, piano, duration, str(f)), int(rng.choice(OTHER_PROGRAMS[str(f)]))) for f in families]
+  noise = (str(rng.choice(["white", "pink"])), float(rng.uniform(*snr_db))) if rng.random() < 0.8 else None
+  return Material(
+    piano,
+    [(part, program) for part, program in parts if len(part)],
+    duration,
+    int(rng.choice(PIANO_PROGRAMS)),
+    noise=noise,
+    others_gain_db=float(rng.uniform(*others_db)),
+    kind="ensembles",
+  )
+
+
 def performance_excerpt(rng, performance: NoteSequence, duration: float, name: str) -> Material:
   """A random `duration`-second window of a real performance (labels clipped to the window)."""
   end = max(performance.end_time - duration, 0.0)

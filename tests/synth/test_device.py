@@ -196,6 +196,34 @@ def test_the_other_instruments_own_eq_changes_their_sound_and_nothing_else(devic
   np.testing.assert_allclose(eq["audio"], plain["audio"], atol=1e-5)  # no instruments: the piano as it was
 
 
+def _octave_of_a_piano_onset(b, window: int = 2) -> tuple[int, int]:
+  """(other instruments' onsets on a key whose pitch class the piano strikes within `window` frames, all of them)."""
+  hits = total = 0
+  for piano, other in zip(b["onset"], b["other_onset"], strict=True):
+    for frame, key in zip(*np.nonzero(other >= 1.0), strict=True):
+      near = piano[max(frame - window, 0) : frame + window + 1].max(axis=0) >= 1.0
+      total += 1
+      hits += bool(near[np.arange(88) % 12 == key % 12].any())
+  return hits, total
+
+
+def test_coupled_instruments_play_the_pianos_notes_and_leave_it_alone(device_assets):
+  """others_coupled=1: the other instruments' onsets fall on the piano's onsets, on its pitch classes; their own
+  melody lines (0) rarely do; the piano, its labels and the draws of everything else stay what they were."""
+  mixed = {"data.device.alone_prob": 0.0, "data.device.others_prob": 1.0, "loss.others_negative_weight": 1.0}
+  (lines,), (coupled,) = (
+    _batches(device_assets, (8,), batch=6, **mixed),
+    _batches(device_assets, (8,), batch=6, **mixed, **{"data.device.others_coupled": 1.0}),
+  )
+  hits, total = _octave_of_a_piano_onset(coupled)
+  assert total >= 20 and hits / total > 0.9
+  hits, total = _octave_of_a_piano_onset(lines)
+  assert total >= 20 and hits / total < 0.6
+  for k in ("onset", "frame", "offset", "mask", "kind"):
+    np.testing.assert_array_equal(coupled[k], lines[k], err_msg=k)
+  assert not np.array_equal(coupled["other_onset"], lines["other_onset"])
+
+
 def _plain_cfg():
   from configs import default
 
@@ -210,10 +238,11 @@ def _plain_cfg():
     {"data.device.others_sources": ""},
     {"data.device.pianos": ""},
     {"data.device.others_eq": 1.5},
+    {"data.device.others_coupled": -0.5},
   ],
 )
 def test_bad_device_settings_are_named(device_assets, bad):
   from pianojax.errors import UserError
 
-  with pytest.raises(UserError, match=r"data\.device\.(materia|others_sources|pianos|others_eq)"):
+  with pytest.raises(UserError, match=r"data\.device\.(materia|others_sources|pianos|others_eq|others_coupled)"):
     settings.validate(settings.apply_overrides(device_assets, bad.items()))
