@@ -222,6 +222,7 @@ def get_config() -> ml_collections.ConfigDict:
   # Share of those whose other instruments play along with the piano (generators.doubling: some of its notes, moved
   # by octaves into each instrument's range, at its onsets) instead of melody lines of their own.
   dev.others_coupled = 0.0
+  dev.others_db = (-12.0, 3.0)  # the other instruments' level against the piano's (RMS), uniform in this range, dB
   dev.alone_prob = 0.05  # other instruments alone, no piano (empty labels)
   dev.max_notes = 192  # note slots per example (a performance window with more is masked from the first left out)
   dev.max_pairs = 1024  # (note, block) pairs rendered per example on average, shared by the batch (synth/playback.py)

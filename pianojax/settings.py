@@ -68,6 +68,7 @@ ADDED = {
   "loss.others_negative_weight": 0.0,
   "data.device.others_eq": 0.0,
   "data.device.others_coupled": 0.0,
+  "data.device.others_db": (-12.0, 3.0),
   "model.stages": 1,
   "model.separator": {"channels": 16, "levels": 2, "layers": 2, "growth": 8},
   "separation": {
@@ -285,6 +286,8 @@ def validate(config, render: bool = False) -> None:
     for field in ("others_eq", "others_coupled"):
       if not 0.0 <= dev[field] <= 1.0:
         raise bad(f"data.device.{field}", "give a share between 0 and 1")
+    if len(dev.others_db) != 2 or not dev.others_db[0] <= dev.others_db[1]:
+      raise bad("data.device.others_db", "give (lowest, highest) in dB against the piano")
     for field in ("pianos", "others", "others_sources"):
       if not dev[field]:
         raise bad(f"data.device.{field}", "name at least one (the device synthesiser plays from these banks)")

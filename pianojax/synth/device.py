@@ -161,6 +161,7 @@ class DeviceSynth:
     self.release_and_pedal = bool(config.model.pedal)
     self.others_eq = float(dev.get("others_eq", 0.0))  # share of examples whose other instruments get their own EQ
     self.others_coupled = float(dev.get("others_coupled", 0.0))  # share whose other instruments follow the piano
+    self.others_db = tuple(float(x) for x in dev.get("others_db", (-12.0, 3.0)))  # their level against the piano
     # The other instruments' onsets as labels: for model.others_head and loss.others_negative_weight.
     self.others_targets = bool(config.model.get("others_head", False) or config.loss.get("others_negative_weight", 0))
     weights = dict(zip(dev.materials, dev.material_weights, strict=True))
@@ -290,7 +291,7 @@ class DeviceSynth:
       extra["others_eq"] = variety.draw_eq(ke, dev.variety, jax.random.uniform(kon) < self.others_eq)
     noisy = with_others & ~alone & jax.random.bernoulli(kn, 0.8)
     scene_noise = jnp.where(noisy, jax.random.uniform(ks, minval=0.0, maxval=30.0), jnp.inf)
-    mix_db = jax.random.uniform(kf, minval=-12.0, maxval=3.0)
+    mix_db = jax.random.uniform(kf, minval=self.others_db[0], maxval=self.others_db[1])
     return dict(
       piano=piano,
       ring=ring,

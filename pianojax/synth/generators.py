@@ -137,17 +137,25 @@ def melody(key, seconds: float, low, high, density, *, count: int) -> Events:
 
 def doubling(key, piano: Events, ends, low, high, *, seconds: float, count: int) -> Events:
   """Another instrument playing along with the piano (materials.coupled_part's idea, in fixed shapes): each of the
-  piano's notes struck inside the segment, with a probability drawn per part (0.2-0.6), moved by whole octaves to
-  the nearest place in [low, high] (dropped where none is), ~10 ms off the piano's onset and held while the piano's
-  sounds (`ends`; at most 2 s); the first `count` of them. Its notes share the piano's keys or their octaves and
-  its onsets: the overlap `melody` lines never have."""
-  kq, ks, kj = jax.random.split(key, 3)
+  piano's notes, with a probability drawn per part (0.2-0.6), moved by whole octaves to the nearest place in
+  [low, high] (dropped where none is), and struck either with it or, half the time, at another of the piano's
+  onsets while it still sounds (`ends`), as an ensemble enters on a chord tone the piano holds; ~10 ms off
+  the piano's time, held while the piano's note sounds (at most 2 s); the first `count` inside the segment. Its
+  notes share the piano's keys or their octaves and its onsets: the overlap `melody` lines never have."""
+  kq, ks, kj, kl, kr = jax.random.split(key, 5)
+  n = piano.num_notes
   q = jax.random.uniform(kq, minval=0.2, maxval=0.6)
   pitch = piano.pitch
   moved = pitch + 12 * (jnp.maximum(-((pitch - low) // 12), 0) - jnp.maximum(-((high - pitch) // 12), 0))
-  take = piano.valid & (piano.onset >= 0) & (piano.onset < seconds - 0.1) & (moved >= low) & (moved <= high)
+  # for each note, one of the piano's onsets while it sounds (after its own), drawn at random (Gumbel-max)
+  inside = piano.valid[None, :] & (piano.onset[None, :] > piano.onset[:, None] + 0.05)
+  inside = inside & (piano.onset[None, :] < ends[:, None] - 0.1)
+  later = jnp.argmax(jnp.where(inside, jax.random.gumbel(kl, (n, n)), -jnp.inf), axis=1)
+  held = inside.any(axis=1) & (jax.random.uniform(kr, (n,)) < 0.5)
+  start = jnp.where(held, piano.onset[later], piano.onset)
+  take = piano.valid & (start >= 0) & (start < seconds - 0.1) & (moved >= low) & (moved <= high)
   take = take & (jax.random.uniform(ks, pitch.shape) < q)
-  onset = jnp.maximum(piano.onset + 0.01 * jax.random.normal(kj, pitch.shape), 0.0)
+  onset = jnp.maximum(start + 0.01 * jax.random.normal(kj, pitch.shape), 0.0)
   offset = jnp.minimum(jnp.minimum(ends, onset + 2.0), seconds)
   first = jnp.argsort(~take, stable=True)[:count]  # the taken notes first, in the piano's (onset) order
   return _events(moved[first], onset[first], offset[first], piano.velocity[first], take[first])
