@@ -231,6 +231,19 @@ def test_coupled_instruments_play_the_pianos_notes_and_leave_it_alone(device_ass
   assert not np.array_equal(coupled["other_onset"], lines["other_onset"])
 
 
+def test_the_accompaniments_level_follows_others_db(device_assets):
+  """Everything but the piano (audio - its clean stem: the instruments and the noise, set against the mix) is ~15 dB
+  louder against the piano with others_db=(3, 3) than with (-12, -12); the piano's notes and labels stay."""
+  mixed = {"data.device.alone_prob": 0.0, "data.device.others_prob": 1.0}
+  (quiet,), (loud,) = (
+    _batches(device_assets, (9,), **mixed, **{"data.device.others_db": (-12.0, -12.0)}),
+    _batches(device_assets, (9,), **mixed, **{"data.device.others_db": (3.0, 3.0)}),
+  )
+  np.testing.assert_array_equal(quiet["onset"], loud["onset"])
+  rest_db = lambda b: 10 * np.log10(((b["audio"] - b["clean"]) ** 2).sum(1) / (b["clean"] ** 2).sum(1))  # noqa: E731
+  assert np.median(rest_db(loud) - rest_db(quiet)) > 10.0
+
+
 def _plain_cfg():
   from configs import default
 
@@ -246,10 +259,11 @@ def _plain_cfg():
     {"data.device.pianos": ""},
     {"data.device.others_eq": 1.5},
     {"data.device.others_coupled": -0.5},
+    {"data.device.others_db": (3.0, -6.0)},
   ],
 )
 def test_bad_device_settings_are_named(device_assets, bad):
   from pianojax.errors import UserError
 
-  with pytest.raises(UserError, match=r"data\.device\.(materia|others_sources|pianos|others_eq|others_coupled)"):
+  with pytest.raises(UserError, match=r"data\.device\.(materia|others_sources|pianos|others_)"):
     settings.validate(settings.apply_overrides(device_assets, bad.items()))
