@@ -222,6 +222,10 @@ def get_config() -> ml_collections.ConfigDict:
   # Share of those whose other instruments play along with the piano (generators.doubling: some of its notes, moved
   # by octaves into each instrument's range, at its onsets) instead of melody lines of their own.
   dev.others_coupled = 0.0
+  # ... of those parts, the share that plays as an ensemble part does (generators.following: a bass line on the lowest
+  # sounding note, held or strummed chords of the sounding pitch classes, entering at the piano's onsets); the rest
+  # double some of the piano's notes.
+  dev.others_following = 0.0
   dev.others_db = (-12.0, 3.0)  # the other instruments' level against the piano's (RMS), uniform in this range, dB
   dev.alone_prob = 0.05  # other instruments alone, no piano (empty labels)
   dev.max_notes = 192  # note slots per example (a performance window with more is masked from the first left out)

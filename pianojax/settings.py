@@ -68,6 +68,7 @@ ADDED = {
   "loss.others_negative_weight": 0.0,
   "data.device.others_eq": 0.0,
   "data.device.others_coupled": 0.0,
+  "data.device.others_following": 0.0,
   "data.device.others_db": (-12.0, 3.0),
   "model.stages": 1,
   "model.separator": {"channels": 16, "levels": 2, "layers": 2, "growth": 8},
@@ -283,7 +284,7 @@ def validate(config, render: bool = False) -> None:
       raise bad("data.device.materials", f"unknown material {unknown[0]!r}; choose from {', '.join(device.MATERIALS)}")
     if len(dev.material_weights) != len(dev.materials) or min(dev.material_weights, default=0) < 0:
       raise bad("data.device.material_weights", f"give one weight >= 0 for each of {len(dev.materials)} materials")
-    for field in ("others_eq", "others_coupled"):
+    for field in ("others_eq", "others_coupled", "others_following"):
       if not 0.0 <= dev[field] <= 1.0:
         raise bad(f"data.device.{field}", "give a share between 0 and 1")
     if len(dev.others_db) != 2 or not dev.others_db[0] <= dev.others_db[1]:

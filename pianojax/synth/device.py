@@ -161,6 +161,7 @@ class DeviceSynth:
     self.release_and_pedal = bool(config.model.pedal)
     self.others_eq = float(dev.get("others_eq", 0.0))  # share of examples whose other instruments get their own EQ
     self.others_coupled = float(dev.get("others_coupled", 0.0))  # share whose other instruments follow the piano
+    self.others_following = float(dev.get("others_following", 0.0))  # ... as ensembles play (else doubling it)
     self.others_db = tuple(float(x) for x in dev.get("others_db", (-12.0, 3.0)))  # their level against the piano
     # The other instruments' onsets as labels: for model.others_head and loss.others_negative_weight.
     self.others_targets = bool(config.model.get("others_head", False) or config.loss.get("others_negative_weight", 0))
@@ -224,7 +225,8 @@ class DeviceSynth:
 
   def _others(self, a: Arrays, key, piano: Events, ring, coupled):
     """`OTHER_PARTS` parts, each played by a random accompaniment bank: (events, bank per note). Each is a melody
-    line of its own, or where `coupled` (`data.device.others_coupled`) follows `piano`: `generators.doubling`."""
+    line of its own, or where `coupled` (`data.device.others_coupled`) plays along with `piano`:
+    `generators.following` (the share `data.device.others_following` of those parts) or `generators.doubling`."""
     parts, owners = [], []
     for i, k in enumerate(jax.random.split(key, OTHER_PARTS)):
       kb, km = jax.random.split(k)
@@ -234,6 +236,11 @@ class DeviceSynth:
       if self.others_coupled:  # a key folded from the part's: the melody's draws stay what they were
         kd = jax.random.fold_in(km, 1)
         d = generators.doubling(kd, piano, ring, low, high, seconds=self.seconds, count=OTHER_NOTES)
+        if self.others_following:
+          kf, ku = jax.random.split(jax.random.fold_in(km, 2))
+          f = generators.following(kf, piano, ring, low, high, seconds=self.seconds, count=OTHER_NOTES)
+          follow = jax.random.uniform(ku) < self.others_following
+          d = jax.tree.map(lambda x, y, use=follow: jnp.where(use, x, y), f, d)
         e = jax.tree.map(lambda x, y: jnp.where(coupled, x, y), d, e)
       parts.append(e._replace(valid=e.valid & (i == 0) | e.valid & jax.random.bernoulli(kb)))
       owners.append(jnp.full((OTHER_NOTES,), b))

@@ -146,7 +146,7 @@ def doubling(key, piano: Events, ends, low, high, *, seconds: float, count: int)
   n = piano.num_notes
   q = jax.random.uniform(kq, minval=0.2, maxval=0.6)
   pitch = piano.pitch
-  moved = pitch + 12 * (jnp.maximum(-((pitch - low) // 12), 0) - jnp.maximum(-((high - pitch) // 12), 0))
+  moved = _octaves_into(pitch, low, high)
   # for each note, one of the piano's onsets while it sounds (after its own), drawn at random (Gumbel-max)
   inside = piano.valid[None, :] & (piano.onset[None, :] > piano.onset[:, None] + 0.05)
   inside = inside & (piano.onset[None, :] < ends[:, None] - 0.1)
@@ -159,6 +159,65 @@ def doubling(key, piano: Events, ends, low, high, *, seconds: float, count: int)
   offset = jnp.minimum(jnp.minimum(ends, onset + 2.0), seconds)
   first = jnp.argsort(~take, stable=True)[:count]  # the taken notes first, in the piano's (onset) order
   return _events(moved[first], onset[first], offset[first], piano.velocity[first], take[first])
+
+
+def _octaves_into(pitch, low, high):
+  """`pitch` moved by whole octaves to the nearest place in [low, high] (outside it where the range is narrower than
+  an octave and holds no octave of it: callers drop those)."""
+  return pitch + 12 * (jnp.maximum(-((pitch - low) // 12), 0) - jnp.maximum(-((high - pitch) // 12), 0))
+
+
+# (seconds between a following part's entries, min-max) for its three roles, as materials.coupled_part's families
+_FOLLOW_SPACING = np.array([(0.3, 0.8), (0.8, 2.0), (0.25, 0.6)], np.float32)  # bass, held chord, strummed chord
+FOLLOW_VOICES = 4  # chord tones per entry at most
+
+
+def following(key, piano: Events, ends, low, high, *, seconds: float, count: int) -> Events:
+  """An accompaniment part that follows the piano as materials.coupled_part does, in fixed shapes: at some of the
+  piano's onset clusters (entries a random spacing apart) it plays what the piano sounds then, in its own range
+  [low, high]: a bank whose range tops out below middle C as a bass (the lowest sounding note), any other either
+  holding two or three of the sounding pitch classes to its next entry or strumming up to four (10-30 ms apart,
+  0.3-1 s long), ~10 ms off the piano's time. The first `count` notes, by onset."""
+  n = piano.num_notes
+  kr, ks, kc, kj, kv, kk, kt, kl = jax.random.split(key, 8)
+  role = jnp.where(high < 60, 0, 1 + jax.random.bernoulli(kr).astype(jnp.int32))
+  t = jnp.where(piano.valid & (piano.onset >= 0) & (piano.onset < seconds - 0.1), piano.onset, jnp.inf)
+  t = jnp.sort(t)
+  cluster = jnp.isfinite(t) & (t - jnp.concatenate([jnp.array([-jnp.inf]), t[:-1]]) > 0.05)
+  lo, hi = jnp.asarray(_FOLLOW_SPACING)[role]
+  spacing = jax.random.uniform(ks, (n,), minval=lo, maxval=hi)
+
+  def enter(ready, x):
+    time, first, gap = x
+    go = first & (time >= ready)
+    return jnp.where(go, time + gap, ready), go
+
+  _, entry = jax.lax.scan(enter, -jnp.inf, (t, cluster, spacing))
+  at = jnp.where(entry, t, jnp.inf)
+  following_entry = jnp.concatenate([jax.lax.cummin(at[::-1])[::-1][1:], jnp.array([jnp.inf])])
+  # what sounds at each entry: (entries, piano notes)
+  sounding = entry[:, None] & piano.valid[None, :] & (piano.onset[None, :] <= at[:, None] + 0.05)
+  sounding = sounding & (ends[None, :] > at[:, None])
+  lowest = jnp.min(jnp.where(sounding, piano.pitch[None, :], 999), axis=1)
+  classes = (sounding[:, :, None] & (piano.pitch[None, :, None] % 12 == jnp.arange(12))).any(axis=1)  # (n, 12)
+  ranked = jnp.argsort(jnp.where(classes, jax.random.gumbel(kc, (n, 12)), -jnp.inf), axis=1)[:, ::-1]
+  tones = ranked[:, :FOLLOW_VOICES]  # random sounding pitch classes first
+  wanted = jnp.where(role == 1, jax.random.randint(kk, (n, 1), 2, 4), jax.random.randint(kk, (n, 1), 1, 5))
+  voice = jnp.arange(FOLLOW_VOICES)[None, :]
+  chord_ok = (voice < wanted) & jnp.take_along_axis(classes, tones, axis=1)
+  pitch = jnp.where(role == 0, jnp.broadcast_to(lowest[:, None], tones.shape), 60 + tones)
+  ok = jnp.where(role == 0, voice == 0, chord_ok) & entry[:, None] & sounding.any(axis=1)[:, None]
+  pitch = _octaves_into(pitch, low, high)
+  ok = ok & (pitch >= low) & (pitch <= high)
+  begin = jnp.maximum(at[:, None] + 0.01 * jax.random.normal(kj, (n, 1)), 0.0)
+  strum = jnp.where(role == 2, jax.random.uniform(kt, (n, 1), minval=0.01, maxval=0.03), 0.0)
+  onset = begin + voice * strum
+  length = jnp.where(role == 2, jax.random.uniform(kl, (n, 1), minval=0.3, maxval=1.0), 2.0)
+  offset = jnp.minimum(jnp.maximum(following_entry[:, None] - 0.03, onset + 0.1), jnp.minimum(begin + length, seconds))
+  velocity = jnp.broadcast_to(50 + jnp.floor(jax.random.uniform(kv, (n, 1)) * 51), tones.shape)
+  flat = lambda x: x.reshape(-1)  # noqa: E731
+  first = jnp.argsort(jnp.where(flat(ok), flat(onset), jnp.inf))[:count]
+  return _events(*(flat(x)[first] for x in (pitch, onset, offset, velocity, ok)))
 
 
 def pedal(key, seconds: float, prob: float = 0.6, num: int = PEDAL_INTERVALS):

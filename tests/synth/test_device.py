@@ -214,8 +214,8 @@ def _with_the_piano(b, window: int = 2) -> tuple[int, int, int]:
 
 def test_coupled_instruments_play_the_pianos_notes_and_leave_it_alone(device_assets):
   """others_coupled=1: the other instruments' onsets fall on the piano's onsets, on pitch classes it sounds (struck
-  then or held); their own melody lines (0) rarely do; the piano, its labels and the draws of everything else stay
-  what they were."""
+  then or held), whether they double its notes or play as an ensemble would (others_following=1); their own melody
+  lines (0) rarely do; the piano, its labels and the draws of everything else stay what they were."""
   mixed = {"data.device.alone_prob": 0.0, "data.device.others_prob": 1.0, "loss.others_negative_weight": 1.0}
   (lines,), (coupled,) = (
     _batches(device_assets, (8,), batch=8, **mixed),
@@ -226,6 +226,12 @@ def test_coupled_instruments_play_the_pianos_notes_and_leave_it_alone(device_ass
   assert held >= 3  # some enter on a note the piano holds, not with it
   hits, _, total = _with_the_piano(lines)
   assert total >= 20 and hits / total < 0.6
+  follow = {**mixed, "data.device.others_coupled": 1.0, "data.device.others_following": 1.0}
+  (ensemble,) = _batches(device_assets, (8,), batch=8, **follow)
+  hits, _, total = _with_the_piano(ensemble)
+  assert total >= 20 and hits / total > 0.9
+  assert not np.array_equal(ensemble["other_onset"], coupled["other_onset"])
+  np.testing.assert_array_equal(ensemble["onset"], coupled["onset"])
   for k in ("onset", "frame", "offset", "mask", "kind"):
     np.testing.assert_array_equal(coupled[k], lines[k], err_msg=k)
   assert not np.array_equal(coupled["other_onset"], lines["other_onset"])
