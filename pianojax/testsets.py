@@ -16,6 +16,7 @@ reference for eval.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 
@@ -35,6 +36,7 @@ def render_tests(config, materials: str, piano: str, output: str) -> list[str]:
   `output/NAME` for the test split and `output/NAME-SPLIT` otherwise.
   """
   from pianojax.datasets import synthetic
+  from pianojax.synth import materials as materials_lib
 
   folders = []
   for spec in [m.strip() for m in materials.split(",") if m.strip()]:
@@ -46,7 +48,9 @@ def render_tests(config, materials: str, piano: str, output: str) -> list[str]:
     cfg = dataclasses.replace(cfg, test_soundfonts=(piano,), train_soundfonts=(piano,))
     folder = os.path.join(output, material if split == "test" else f"{material}-{split}")
     stems = material in STEM_MATERIALS
-    for key, audio, piano_notes, _, _, parts in synthetic.generate(cfg, split, [], stems=stems):
+    described = {}
+    for key, audio, piano_notes, _, item, parts in synthetic.generate(cfg, split, [], stems=stems):
+      described[key] = materials_lib.describe(item)
       alone, noiseless = parts or (None, None)
       for where, wave in ((folder, audio), (stem_folder(folder), alone), (noiseless_folder(folder), noiseless)):
         if wave is None:
@@ -54,6 +58,9 @@ def render_tests(config, materials: str, piano: str, output: str) -> list[str]:
         os.makedirs(where, exist_ok=True)
         audio_io.write_wav(os.path.join(where, key + ".wav"), wave.astype(np.float32) / 32768.0, cfg.sample_rate)
         notes.write_midi(piano_notes, os.path.join(where, key + ".mid"))
+    if stems:  # what each mix holds besides the piano (scripts/mixture_gap.py groups the gap by it)
+      with open(os.path.join(folder, MATERIALS_FILE), "w") as f:
+        json.dump(described, f, indent=1)
     also = f" (and the piano alone -> {stem_folder(folder)}, without noise -> {noiseless_folder(folder)})"
     also = also if stems else ""
     print(f"{material}: {dict(cfg.sizes)[split]} {split} examples played by {piano} -> {folder}{also}")
@@ -65,6 +72,7 @@ def render_tests(config, materials: str, piano: str, output: str) -> list[str]:
 # without its noise (`noiseless_folder`).
 STEM_MATERIALS = ("mixtures", "ensembles")
 STEM_SUFFIX = "_piano"
+MATERIALS_FILE = "materials.json"  # in a folder of mixtures: each clip's other instruments, their level, its noise
 NOISELESS_SUFFIX = "_no_noise"
 
 

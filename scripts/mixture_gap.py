@@ -6,7 +6,8 @@ everything else in the mix (mix - piano: the other instruments and the noise) in
 energy above a quarter of the sample rate (white noise puts half of its energy there, instruments and pink noise
 little). Given a third eval, of the `_no_noise` twin (the same mixes without their noise), the gap splits into
 what the other instruments cost (alone - without noise) and what the noise adds (without noise - mixed). Prints one
-line per clip (largest gap last), the correlations, one JSON line last.
+line per clip (largest gap last), the correlations, the gap by the clips' other instruments where the folder has
+the `materials.json` render writes, one JSON line last.
 
   python launch.py --mode=eval --data=outputs/heldout/mixtures --output=outputs/gap/mixtures
   python launch.py --mode=eval --data=outputs/heldout/mixtures_piano --output=outputs/gap/mixtures_piano
@@ -72,6 +73,16 @@ def main(folder: str, mixed_eval: str, alone_eval: str, noiseless_eval: str | No
     out["gap_instruments"] = float(np.mean([r[2] for r in rows] - quiet))
     out["gap_noise"] = float(np.mean(quiet - [r[1] for r in rows]))
     print(f"of which the other instruments {out['gap_instruments']:.1f}, the noise {out['gap_noise']:.1f}")
+  described = os.path.join(folder, "materials.json")  # testsets.MATERIALS_FILE, written by --mode=render
+  if os.path.isfile(described):
+    with open(described) as f:
+      held = json.load(f)
+    groups: dict[str, list[float]] = {}
+    for name, m, a, *_ in rows:
+      families = sorted({family for family, *_ in held.get(name, {}).get("others", [])}) or ["none"]
+      groups.setdefault("+".join(families), []).append(a - m)
+    out["gap_by_accompaniment"] = {k: [len(v), float(np.mean(v))] for k, v in sorted(groups.items())}
+    print("gap by accompaniment: " + ", ".join(f"{k} {np.mean(v):.1f} ({len(v)})" for k, v in sorted(groups.items())))
   print(json.dumps(out))
 
 

@@ -1,5 +1,7 @@
 """Evaluation folders: the rendered test material is the TFDS test split when the piano is the same."""
 
+import json
+
 import numpy as np
 import pytest
 import soundfile
@@ -49,6 +51,12 @@ def test_ensembles_play_windows_of_the_midi_folder_with_their_twins(tfds_dir, mi
     alone, noiseless = (soundfile.read(f"{t}/{name}.wav", dtype="int16")[0] for t in twins)
     assert mix.shape == alone.shape == noiseless.shape and not np.array_equal(noiseless, alone)
     np.testing.assert_array_equal(notes.read_midi(f"{twins[0]}/{name}.mid").pitch, played.pitch)
+  with open(f"{folder}/{testsets.MATERIALS_FILE}") as f:
+    held = json.load(f)
+  assert sorted(held) == [name for name, *_ in found]
+  for clip in held.values():
+    assert clip["kind"] == "ensembles" and 1 <= len(clip["others"]) <= 2 and -3 <= clip["others_gain_db"] <= 3
+    assert {family for family, *_ in clip["others"]} <= {"bass", "strings", "guitar"}
 
 
 def _share_in_a_window(played, piece) -> float:

@@ -222,6 +222,21 @@ _COUPLED = {  # family: (seconds between the part's notes, min-max; the register
 }
 
 
+def family_of(program: int) -> str:
+  """The `OTHER_PROGRAMS` family of a GM program ("" for one outside them)."""
+  return next((family for family, programs in OTHER_PROGRAMS.items() if program in programs), "")
+
+
+def describe(material: Material) -> dict:
+  """What a material's clip holds besides its piano notes, as JSON-able data (render writes it beside a folder)."""
+  return {
+    "kind": material.kind,
+    "others": [[family_of(program), program, len(part)] for part, program in material.others],
+    "others_gain_db": round(material.others_gain_db, 2) if material.others else None,
+    "noise": [material.noise[0], round(material.noise[1], 2)] if material.noise else None,
+  }
+
+
 def _into_range(pitch: int, low: int, high: int) -> int | None:
   """`pitch` moved by whole octaves into [low, high] (None where no octave of it falls there)."""
   while pitch > high:

@@ -99,6 +99,14 @@ def test_mixture_gap_splits_the_gap_into_instruments_and_noise(mixtures_folder, 
   out = json.loads(r.stdout.strip().splitlines()[-1])
   assert out["clips"] == 2
   np.testing.assert_allclose([out["gap"], out["gap_instruments"], out["gap_noise"]], [25.0, 17.5, 7.5])
+  # grouped by the clips' other instruments, as render's materials.json names them
+  with open(os.path.join(mixtures_folder, "materials.json")) as f:
+    held = json.load(f)
+  groups = out["gap_by_accompaniment"]
+  assert sum(n for n, _ in groups.values()) == 2
+  np.testing.assert_allclose(sum(n * g for n, g in groups.values()) / 2, 25.0)
+  for name in names:
+    assert "+".join(sorted({family for family, *_ in held[name]["others"]})) in groups
 
 
 def test_two_stage_trains_exports_transcribes_evaluates_and_separates(
