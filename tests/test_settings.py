@@ -1,10 +1,15 @@
 """Configs as data: list fields from flags, dotted overrides, and configs saved by older versions brought up to date."""
 
+import importlib
+import os
+
 import pytest
 
 from configs import default, tiny
 from pianojax import settings
 from pianojax.errors import UserError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # The config a checkpoint of the previous layout stored (models/default's shape, abridged): comma strings,
 # inference settings under `data`, the old loss name, a field nothing reads, no bins_per_octave.
@@ -43,6 +48,15 @@ def test_todays_configs_pass_through_unchanged():
   for module in (default, tiny):
     c = module.get_config()
     assert settings.as_dict(settings.upgrade(settings.as_dict(c))) == settings.as_dict(c)
+
+
+@pytest.mark.parametrize(
+  "name", sorted(n[:-3] for n in os.listdir(os.path.join(REPO, "configs")) if n.endswith(".py") and n[0] != "_")
+)
+def test_every_shipped_config_is_valid(name):
+  """Each recipe in configs/ (the ones docs cite by command) normalises and validates as it stands."""
+  config = importlib.import_module(f"configs.{name}").get_config()
+  settings.validate(settings.normalize(config))
 
 
 def test_list_fields_from_flags_become_tuples():

@@ -1,0 +1,29 @@
+"""Session 26's recipe for piano with accompaniment that plays along with it (issue #15): session 23's
+accompaniment fine-tune (configs/accompaniment.py: the shipped model, whole network, 1,500 steps, half the examples
+accompanied, 93 instrument banks) whose accompanied examples mostly (70%) get parts that play with the piano
+instead of lines of their own: half of those parts as an ensemble part would (`generators.following`: a bass on
+the lowest sounding note, held or strummed chords of the sounding pitch classes, entering at the piano's onsets),
+half doubling some of its notes (`generators.doubling`, entering with them or on a note it holds), at -6 to +3 dB
+against the piano instead of -12 to +3.
+
+  python launch.py --mode=build_data --config=configs/ensembles.py --config.data.synth.midi_dir=../shared/midi
+  python launch.py --mode=train --config=configs/ensembles.py --config.data.synth.midi_dir=../shared/midi \\
+    --workdir=outputs/ensemble_follow
+
+Measured in docs/ABLATIONS.md, "Ensembles (session 26)": +2.8 [+1.9, +3.7] onset F1 on the held-out ensembles
+against the same fine-tune without it, nothing lost with the old mixtures; not shipped (onset+offset and frame F1
+on the held-out performances fall 1.5 points, below #12's targets). The two runs before it there: doubling alone
+(`--config.data.device.others_following=0`, and at commit 572c36d without its entries on held notes, at
+`others_coupled=0.5` and the old level range).
+"""
+
+from configs import accompaniment
+
+
+def get_config():
+  config = accompaniment.get_config()
+  dev = config.data.device
+  dev.others_coupled = 0.7
+  dev.others_following = 0.5
+  dev.others_db = (-6.0, 3.0)
+  return config
