@@ -95,7 +95,9 @@ def test_every_accompaniment_family_comes_from_every_source_and_each_plays(devic
   assert np.abs(fluid[..., :n] - tim[..., :n]).mean() > 0.1 * np.abs(fluid).mean()  # two SoundFonts' strings differ
   synth = device.DeviceSynth(device_assets, assets)
   arrays = jax.tree.map(jax.numpy.asarray, synth.arrays)
-  _, owners = jax.vmap(lambda k: synth._others(arrays, k))(jax.random.split(jax.random.key(0), 64))
+  piano = synth._material(arrays, jax.random.key(1))[:2]  # (a coupled part would follow it; these are lines)
+  draw = lambda k: synth._others(arrays, k, *piano, coupled=False)  # noqa: E731
+  _, owners = jax.vmap(draw)(jax.random.split(jax.random.key(0), 64))
   assert set(np.unique(np.asarray(owners))) == {0, 1, 2, 3}  # each bank is drawn
 
 
