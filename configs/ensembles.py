@@ -11,10 +11,20 @@ against the piano instead of -12 to +3.
     --workdir=outputs/ensemble_follow
 
 Measured in docs/ABLATIONS.md, "Ensembles (session 26)": +2.8 [+1.9, +3.7] onset F1 on the held-out ensembles
-against the same fine-tune without it, nothing lost with the old mixtures; not shipped (onset+offset and frame F1
-on the held-out performances fall 1.5 points, below #12's targets). The two runs before it there: doubling alone
+against the same fine-tune without it, nothing lost with the old mixtures, but onset+offset and frame F1 on the held-out
+performances 1.5 points lower, below #12's targets. The two runs before it there: doubling alone
 (`--config.data.device.others_following=0`, and at commit 572c36d without its entries on held notes, at
 `others_coupled=0.5` and the old level range).
+
+The shipped model since session 27 (docs/MODEL.md, "Session 27") is that run with its note-end branch trained again
+in three stages with the onsets frozen (6,000 steps), which took the note ends back over the targets:
+
+  ... --config.init_from=outputs/ensemble_follow --config.train.freeze=notes --config.train.steps=1000 \
+    --config.optim.learning_rate=5e-4 --workdir=outputs/ensemble_follow_ends
+  ... --config.init_from=outputs/ensemble_follow_ends --config.train.freeze=notes --config.train.steps=2000 \
+    --config.optim.learning_rate=5e-4 --config.seed=29 --workdir=outputs/ensemble_follow_ends2
+  ... --config.init_from=outputs/ensemble_follow_ends2 --config.train.freeze=notes --config.train.steps=3000 \
+    --config.optim.learning_rate=3e-4 --config.seed=31 --workdir=outputs/ensemble_follow_ends3
 """
 
 from configs import accompaniment
