@@ -13,7 +13,7 @@ metric's tolerance), else it is a false positive, put in the first category that
 Prints one line per condition and one JSON line last. Needs the config's device assets (`--mode=build_data`).
 
   python scripts/onset_false_positives.py --model=models/default --config=configs/accompaniment.py \\
-    --midi_dir=../shared/midi
+    --midi_dir=../shared/midi [--set data.device.others_db="(-3.0,3.0)" ...]
 """
 
 import argparse
@@ -135,14 +135,23 @@ def main(argv=None) -> None:
   parser.add_argument("--batches", type=int, default=6)
   parser.add_argument("--batch_size", type=int, default=8)
   parser.add_argument("--seed", type=int, default=100)
+  parser.add_argument(
+    "--set", action="append", default=[], metavar="KEY=VALUE", help="a config override (repeatable), as --config.KEY"
+  )
   args = parser.parse_args(argv)
   from pianojax import settings
   from pianojax.errors import UserError
 
   try:
     config = _config(args.config)
-    if args.midi_dir:
-      config = settings.apply_overrides(config, [("data.synth.midi_dir", args.midi_dir)])
+    pairs = [("data.synth.midi_dir", args.midi_dir)] if args.midi_dir else []
+    for item in args.set:
+      key, sep, text = item.partition("=")
+      if not sep:
+        raise UserError(f"--set {item}: expected KEY=VALUE")
+      pairs.append((key, settings.parse_value(text)))
+    config = settings.apply_overrides(config, pairs)
+    settings.validate(config)
     result = run(args.model, config, args.batches, args.batch_size, args.seed)
   except UserError as e:
     sys.exit(f"error: {e}")

@@ -62,3 +62,21 @@ def test_a_missing_config_is_one_line():
     check=False,
   )
   assert run.returncode != 0 and run.stderr.strip() == "error: --config configs/nope.py: no such file"
+
+
+def test_overrides_reach_the_config_and_bad_ones_are_one_line(device_assets, tmp_path):
+  """`--set KEY=VALUE` overrides the config the batches are drawn from, as `--config.KEY=VALUE` would."""
+  for args, message in [
+    (["--set=data.device.nope=1"], "error: unknown config field 'data.device.nope'"),
+    (["--set=data.device.others_db"], "error: --set data.device.others_db: expected KEY=VALUE"),
+    (["--set=data.device.others_db=(3.0,-6.0)"], "error: "),  # validated as the launcher validates it
+  ]:
+    run = subprocess.run(
+      [sys.executable, "scripts/onset_false_positives.py", "--config=configs/ensembles.py", *args],
+      capture_output=True,
+      text=True,
+      check=False,
+    )
+    assert run.returncode != 0 and run.stderr.startswith(message) and len(run.stderr.strip().splitlines()) == 1, (
+      run.stderr
+    )
