@@ -85,4 +85,7 @@ def _signed(d: dict) -> str:
 if __name__ == "__main__":
   if len(sys.argv) < 3:
     sys.exit("usage: python scripts/paired_evals.py NEW_EVAL_DIR OLD_EVAL_DIR [SET ...]")
-  main(*sys.argv[1:])
+  try:
+    main(*sys.argv[1:])
+  except BrokenPipeError:  # the reader stopped early (`| head`): nothing more to say
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
