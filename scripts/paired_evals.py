@@ -71,9 +71,9 @@ def main(new_dir: str, old_dir: str, *names: str) -> None:
     print(f"{name}: " + " / ".join(cells) + (f"; pedal onset / frame {' / '.join(pedal)}" if pedal else ""))
   means = {}
   for metric in (*METRICS, *PEDAL):
-    held = [row[metric]["difference"] for row in out.values() if metric in row]
-    if held:
-      means[metric] = float(np.mean(held))
+    diffs = [row[metric]["difference"] for row in out.values() if metric in row]
+    if diffs:
+      means[metric] = float(np.mean(diffs))
   print(f"mean difference over {len(out)} sets: " + ", ".join(f"{m} {v:+.2f}" for m, v in means.items()))
   print(json.dumps({"sets": out, "mean_difference": means}))
 
