@@ -227,6 +227,9 @@ def get_config() -> ml_collections.ConfigDict:
   # double some of the piano's notes.
   dev.others_following = 0.0
   dev.others_db = (-12.0, 3.0)  # the other instruments' level against the piano's (RMS), uniform in this range, dB
+  # Every this many steps (0: never) a batch of the rendered datasets in data.train (FluidSynth playing whole
+  # SoundFonts, through the host pipeline; `--mode=build_data` builds them) instead of a synthesised one.
+  dev.tfds_every = 0
   dev.alone_prob = 0.05  # other instruments alone, no piano (empty labels)
   dev.max_notes = 192  # note slots per example (a performance window with more is masked from the first left out)
   dev.max_pairs = 1024  # (note, block) pairs rendered per example on average, shared by the batch (synth/playback.py)

@@ -70,6 +70,7 @@ ADDED = {
   "data.device.others_coupled": 0.0,
   "data.device.others_following": 0.0,
   "data.device.others_db": (-12.0, 3.0),
+  "data.device.tfds_every": 0,
   "model.stages": 1,
   "model.separator": {"channels": 16, "levels": 2, "layers": 2, "growth": 8},
   "separation": {
@@ -296,6 +297,12 @@ def validate(config, render: bool = False) -> None:
       raise bad("data.precomputed", "data.source=device renders waveforms; it cannot train on stored features")
     if config.frontend.framing == "beat":
       raise bad("frontend.framing", "data.source=device frames by frames (beat framing needs the host pipeline)")
+    if not isinstance(dev.tfds_every, int) or dev.tfds_every < 0:
+      raise bad("data.device.tfds_every", "give a whole number of steps >= 0 (0: every batch synthesised)")
+    if dev.tfds_every and needs_clean_stem(config):
+      raise bad("data.device.tfds_every", "the rendered datasets have no clean piano stem for the separation loss")
+    if dev.tfds_every and (config.model.others_head or config.loss.get("others_negative_weight", 0.0) > 0):
+      raise bad("data.device.tfds_every", "the rendered datasets do not label the other instruments' notes")
   if config.model.others_head and config.data.source != "device":
     raise bad("model.others_head", "the other instruments' notes are known only to data.source=device")
   if config.loss.get("others_negative_weight", 0.0) < 0:

@@ -83,7 +83,8 @@ def training_batches(config, mesh, start: int, log=print):
 
   - "tfds": the rendered datasets through the host pipeline (input_pipeline), made global on the mesh;
   - "device": synthesised in a jitted function of (seed, step) on the devices themselves (synth/device.py), already
-    sharded on `data`. Either way batch `s` is a function of the seed and `s`, so a resumed run continues exactly.
+    sharded on `data`; with `data.device.tfds_every=n`, every n-th step's batch comes from the host pipeline instead.
+  Either way batch `s` is a function of the seed and `s`, so a resumed run continues exactly.
   """
   if config.data.source == "device":
     from pianojax.synth import device
@@ -98,20 +99,37 @@ def training_batches(config, mesh, start: int, log=print):
       f"({len(config.data.device.others_sources)} SoundFonts), {synth.num_performances or 'no'} performances, "
       f"variety {'on' if config.data.device.variety_on else 'off'}"
     )
-    return (make(jax.random.fold_in(key, step)) for step in range(start + 1, config.train.steps + 1))
+    steps = range(start + 1, config.train.steps + 1)
+    every = int(config.data.device.get("tfds_every", 0))
+    if not every:
+      return (make(jax.random.fold_in(key, step)) for step in steps)
+    log(f"one step in {every} trains on a batch of the rendered datasets {', '.join(config.data.train)} instead")
+    host = _host_batches(config, mesh, start // every, config.train.steps // every)
+    return _interleaved(lambda step: make(jax.random.fold_in(key, step)), host, every, steps)
   if config.data.source != "tfds":
     raise UserError(f"data.source={config.data.source!r}: choose tfds or device")
+  return _host_batches(config, mesh, start, config.train.steps)
+
+
+def _host_batches(config, mesh, start: int, stop: int):
+  """The host pipeline's global batches of the rendered datasets in `data.train`, from batch `start` to `stop - 1`."""
   sources, weights = training_sources(config)
   spec = input_pipeline.SegmentSpec.from_config(config)
   stream = input_pipeline.TrainSegments(sources, weights, spec, config.data.augment, seed=config.seed)
   host = input_pipeline.batches(
-    stream,
-    config.train.batch_size,
-    start_step=start,
-    num_steps=config.train.steps - start,
-    threads=config.train.data_threads,
+    stream, config.train.batch_size, start_step=start, num_steps=stop - start, threads=config.train.data_threads
   )
   return _on_mesh(host, mesh)
+
+
+def _interleaved(synthesised, host, every: int, steps: range):
+  """Step `s`'s batch: the host's next where `s` is a multiple of `every`, else `synthesised(s)`. A run resumed after
+  step `start` gets the same batches as one never stopped where the host stream starts at batch `start // every`."""
+  try:
+    for step in steps:
+      yield synthesised(step) if step % every else next(host)
+  finally:
+    host.close()
 
 
 def _on_mesh(host, mesh):

@@ -79,3 +79,19 @@ def test_overrides_by_dotted_key():
   with pytest.raises(UserError, match=r"unknown config field .model\.nope.; model has"):
     settings.apply_overrides(c, [("model.nope", 1)])
   assert settings.parse_value("(1,2)") == (1, 2) and settings.parse_value("full") == "full"
+
+
+@pytest.mark.parametrize(
+  ("overrides", "why"),
+  [
+    ({"data.device.tfds_every": -1}, "a whole number of steps"),
+    ({"data.device.tfds_every": 2, "model.others_head": True}, "do not label the other instruments"),
+    ({"data.device.tfds_every": 2, "loss.others_negative_weight": 5.0}, "do not label the other instruments"),
+  ],
+)
+def test_rendered_batches_beside_device_synthesis_need_what_the_datasets_hold(overrides, why):
+  """data.device.tfds_every: a step count, and only for what the rendered datasets label."""
+  config = settings.apply_overrides(importlib.import_module("configs.ensembles").get_config(), overrides.items())
+  with pytest.raises(UserError, match=rf"data\.device\.tfds_every=.*{why}"):
+    settings.validate(settings.normalize(config))
+  settings.validate(settings.normalize(settings.apply_overrides(config, [("data.device.tfds_every", 0)])))

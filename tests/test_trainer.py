@@ -1,6 +1,7 @@
 """The trainer: device-count invariance, both objectives, resume after a kill, init_from, two processes (the guard
 against non-finite and diverged steps: tests/test_faults.py)."""
 
+import json
 import os
 import socket
 import subprocess
@@ -284,3 +285,34 @@ def test_the_data_libraries_load_before_a_checkpoint_save_thread_exists(tfds_dir
   settled = int(out.split("settled:")[1].split()[0])
   assert settled > 5, out  # it did load the lazily importing modules (tensorflow_datasets' core among them)
   assert out.strip().endswith("then:"), out
+
+
+def test_device_synthesis_takes_every_nth_batch_from_the_rendered_datasets(tfds_dir, device_assets, tmp_path):
+  """data.device.tfds_every=2: steps 2, 4, ... train on the host pipeline's batches 0, 1, ... of data.train, the
+  others on the device's batch of that step; both have the same arrays, a resumed run gets the same batches, and the
+  train step runs on either."""
+  from pianojax import settings
+
+  config = settings.apply_overrides(
+    device_assets, [("data.tfds_dir", str(tfds_dir)), ("data.device.tfds_every", 2), ("train.steps", 4)]
+  )
+  settings.validate(config)
+  mesh = mesh_lib.data_mesh(jax.devices()[:2])
+  batches = [jax.device_get(b) for b in trainer.training_batches(config, mesh, 0, log=lambda *_: None)]
+  assert len(batches) == 4
+  host = [jax.device_get(b) for b in trainer._host_batches(config, mesh, 0, 2)]
+  plain = settings.apply_overrides(config, [("data.device.tfds_every", 0)])
+  device = [jax.device_get(b) for b in trainer.training_batches(plain, mesh, 0, log=lambda *_: None)]
+  for step, batch in enumerate(batches, start=1):
+    expected = host[step // 2 - 1] if step % 2 == 0 else device[step - 1]
+    assert batch.keys() == expected.keys() == device[0].keys()
+    for k in batch:
+      assert batch[k].shape == device[0][k].shape and batch[k].dtype == device[0][k].dtype, k
+      np.testing.assert_array_equal(batch[k], expected[k], err_msg=f"step {step}: {k}")
+  assert not np.array_equal(batches[1]["audio"], device[1]["audio"])  # step 2 is the host's, not the device's
+  resumed = [jax.device_get(b) for b in trainer.training_batches(config, mesh, 2, log=lambda *_: None)]
+  for a, b in zip(resumed, batches[2:], strict=True):
+    np.testing.assert_array_equal(a["audio"], b["audio"])
+  trainer.train_and_evaluate(config, str(tmp_path), log=lambda *_: None)
+  logged = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+  assert [r["step"] for r in logged if "loss/total" in r][-1] == 4

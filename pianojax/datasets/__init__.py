@@ -33,8 +33,12 @@ NAMES = (*SYNTHETIC, "maestro")
 
 def default_names(config) -> list[str]:
   """What `--mode=build_data` builds without --data: the training mixture (with `data.source=device`, only the
-  datasets whose validation splits training evaluates), and maestro when configured."""
-  names = list(config.train.eval_datasets) if config.data.source == "device" else list(config.data.train)
+  datasets whose validation splits training evaluates, and the mixture where `data.device.tfds_every` trains on it
+  too), and maestro when configured."""
+  names = list(config.data.train)
+  if config.data.source == "device":
+    host = config.data.device.get("tfds_every", 0)
+    names = [*(names if host else []), *(n for n in config.train.eval_datasets if not host or n not in names)]
   return [*names, *(["maestro"] if config.data.maestro_dir else [])]
 
 
