@@ -95,3 +95,17 @@ def test_rendered_batches_beside_device_synthesis_need_what_the_datasets_hold(ov
   with pytest.raises(UserError, match=rf"data\.device\.tfds_every=.*{why}"):
     settings.validate(settings.normalize(config))
   settings.validate(settings.normalize(settings.apply_overrides(config, [("data.device.tfds_every", 0)])))
+
+
+def test_build_data_builds_what_the_source_trains_and_evaluates_on():
+  """Without --data: the training mixture (tfds); device synthesis builds only its validation sets, and the training
+  mixture too where one step in n reads it (data.device.tfds_every)."""
+  from pianojax import datasets
+
+  c = tiny.get_config()
+  c.data.train, c.train.eval_datasets = ("ensembles", "performances"), ("chords", "ensembles")
+  assert datasets.default_names(c) == ["ensembles", "performances"]
+  c.data.source = "device"
+  assert datasets.default_names(c) == ["chords", "ensembles"]
+  c.data.device.tfds_every = 2
+  assert datasets.default_names(c) == ["ensembles", "performances", "chords"]
