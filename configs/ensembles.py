@@ -25,6 +25,16 @@ in three stages with the onsets frozen (6,000 steps), which took the note ends b
     --config.optim.learning_rate=5e-4 --config.seed=29 --workdir=outputs/ensemble_follow_ends2
   ... --config.init_from=outputs/ensemble_follow_ends2 --config.train.freeze=notes --config.train.steps=3000 \
     --config.optim.learning_rate=3e-4 --config.seed=31 --workdir=outputs/ensemble_follow_ends3
+
+Session 28's (docs/MODEL.md, "Session 28"): from that model, 1,500 more steps with every second batch rendered by
+FluidSynth (the host's `ensembles` and `performances` of the training pianos, built first by `--mode=build_data`
+with the same three data flags), then the pedal branch alone:
+
+  ... --config.init_from=SESSION27_MODEL --config.data.device.tfds_every=2 \
+    --config.data.train=ensembles,performances --config.data.train_weights=1,1 --config.seed=35 \
+    --workdir=outputs/host_half
+  ... --config.init_from=outputs/host_half --config.train.freeze=all_but_pedal --config.train.steps=2000 \
+    --config.optim.learning_rate=3e-4 --config.seed=37 --workdir=outputs/host_half_pedal
 """
 
 from configs import accompaniment
