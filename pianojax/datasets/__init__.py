@@ -37,8 +37,8 @@ def default_names(config) -> list[str]:
   too), and maestro when configured."""
   names = list(config.data.train)
   if config.data.source == "device":
-    host = config.data.device.get("tfds_every", 0)
-    names = [*(names if host else []), *(n for n in config.train.eval_datasets if not host or n not in names)]
+    trained = names if config.data.device.get("tfds_every", 0) else []
+    names = [*trained, *(n for n in config.train.eval_datasets if n not in trained)]
   return [*names, *(["maestro"] if config.data.maestro_dir else [])]
 
 
