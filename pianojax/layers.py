@@ -25,7 +25,10 @@ def pointwise_conv(lhs, rhs, window_strides, padding, *args, precision=None, **k
   if rhs.shape[:-2] != (1,) * (rhs.ndim - 2) or any(s != 1 for s in window_strides):
     raise ValueError(f"pointwise_conv is for 1x1 kernels at stride 1, got {rhs.shape} at {window_strides}")
   kernel = rhs.reshape(rhs.shape[-2:])
-  return jax.lax.dot_general(lhs, kernel, (((lhs.ndim - 1,), (0,)), ((), ())), precision=precision)
+  # As a 2-D product: with the positions in one axis the kernel gradient is one matmul over them; contracting
+  # batch, time and frequency as three axes made XLA write a transposed copy of every bottleneck's gradient.
+  out = jnp.matmul(lhs.reshape(-1, lhs.shape[-1]), kernel, precision=precision)
+  return out.reshape(*lhs.shape[:-1], kernel.shape[-1])
 
 
 def pool_freq(x, size: int, kind: str):
