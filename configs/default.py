@@ -74,6 +74,10 @@ def get_config() -> ml_collections.ConfigDict:
   # tells the network which notes in a mixture are not the piano's. Needs data.source=device (which knows every
   # accompaniment note); trained at loss.others_weight; the transcription never reads it.
   model.others_head = False
+  # 0, or a second input channel: the features read through a window of this many samples (512: 32 ms, against the
+  # frontend's 2,048), where onsets are sharp in time (docs/ABLATIONS.md, "A short window beside the long one").
+  # Started from a model without it (init_from), the stem's kernel for it starts at zero.
+  model.short_window = 0
   # Two stages (docs/ABLATIONS.md, "Two stages"): 1 = the transcriber reads the mixture; 2 = a separator first maps
   # the mixture's spectrogram to the clean piano's (the research notes' "regression"), the transcriber reads that.
   model.stages = 1

@@ -178,6 +178,9 @@ class Transcriber(nn.Module):
     max_beats: beat intervals per example (static).
     others_head: also `other_onset`, the other instruments' onsets (88 keys) from the onset heads' context, trained
       on the accompaniment of device synthesis and never decoded.
+    short_window: 0, or a second input channel beside the features: the same bins at the same frames read through
+      a window of this many samples (zero-padded to the FFT size), where a note's start is sharper in time than in
+      the frontend's long window (2,048 samples, 128 ms): a hammer's strike against a bow's or a breath's.
   """
 
   spec: frontend.FrontendSpec
@@ -196,6 +199,7 @@ class Transcriber(nn.Module):
   framing: str = "frame"
   max_beats: int = 64
   others_head: bool = False
+  short_window: int = 0
 
   def features(self, inputs):
     """(normalised features, the same before normalisation or None for precomputed inputs), `num_frames` long."""
@@ -203,6 +207,13 @@ class Transcriber(nn.Module):
       return inputs[:, : self.num_frames], None
     raw = frontend.features(inputs, dataclasses.replace(self.spec, normalize="none"))[:, : self.num_frames]
     return frontend.normalize(raw, self.spec.normalize), raw
+
+  def short_features(self, inputs):
+    """The `short_window` channel of waveform `inputs`, normalised as the features are."""
+    if inputs.ndim != 2:
+      raise ValueError("model.short_window reads the waveform: it cannot take precomputed features")
+    spec = dataclasses.replace(self.spec, win_length=self.short_window)
+    return frontend.features(inputs, spec)[:, : self.num_frames]
 
   @nn.compact
   def __call__(self, inputs, train: bool = False, beat_ids=None, raw=None):
@@ -212,15 +223,20 @@ class Transcriber(nn.Module):
       x, raw = self.features(inputs)
     else:
       x = frontend.normalize(raw, self.spec.normalize)
+    channels = [x, self.short_features(inputs)] if self.short_window else [x]
     if self.framing == "beat":
+      if len(channels) > 1:
+        raise ValueError("model.short_window is for framing 'frame'")
       if beat_ids is None:
         raise ValueError("framing 'beat' needs beat_ids (framing.beat_ids) for every example")
       x = framing.beat_broadcast(x, beat_ids[:, : x.shape[1]], self.max_beats)
     elif self.framing != "frame":
       raise ValueError(f"unknown framing {self.framing!r}")
+    channels[0] = x
     if train and (self.mask.time_masks or self.mask.freq_masks):
-      x = augment.spec_mask(x, self.make_rng("augment"), **dataclasses.asdict(self.mask))
-    x = x.astype(self.dtype)[..., None]
+      key = self.make_rng("augment")  # one key: every channel masked in the same places
+      channels = [augment.spec_mask(c, key, **dataclasses.asdict(self.mask)) for c in channels]
+    x = jnp.stack(channels, axis=-1).astype(self.dtype)
     trunk_train = train and not self.frozen_notes
     x = DenseNet(dtype=self.dtype, **self.densenet)(x, trunk_train)
     h = TemporalContext(dtype=self.dtype, **self.context)(x, trunk_train)
@@ -385,6 +401,7 @@ def _transcriber(config) -> Transcriber:
     framing=config.frontend.framing,
     max_beats=config.frontend.max_beats,
     others_head=bool(m.get("others_head", False)),
+    short_window=int(m.get("short_window", 0)),
   )
 
 

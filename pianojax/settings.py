@@ -64,6 +64,7 @@ ADDED = {
   "train.freeze": "none",
   "model.pedal_context": False,
   "model.others_head": False,
+  "model.short_window": 0,
   "loss.others_weight": 0.0,
   "loss.others_negative_weight": 0.0,
   "data.device.others_eq": 0.0,
@@ -262,6 +263,8 @@ def validate(config, render: bool = False) -> None:
     raise bad("train.freeze", "freezing the onset branch needs a note-end branch to train: set model.end_context=True")
   if config.train.freeze != "none" and config.model.stages == 2:
     raise bad("train.freeze", "a two-stage model freezes by stage (separation.train)")
+  if config.model.short_window:
+    _validate_short_window(config, bad)
   if config.model.pedal_context and not config.model.pedal:
     raise bad("model.pedal_context", "a context for the pedal heads needs them: set model.pedal=True")
   if config.train.freeze == "all_but_pedal" and not config.model.pedal_context:
@@ -326,6 +329,21 @@ def needs_clean_stem(config) -> bool:
   """Whether training reads the clean piano of each mixture (a two-stage model's separation loss or clean input)."""
   st = config.separation
   return config.model.stages == 2 and (st.train != "transcriber" or st.transcriber_input == "clean")
+
+
+def _validate_short_window(config, bad) -> None:
+  """A second input channel read through a shorter window: a window length the FFT holds, from the waveform."""
+  window = config.model.short_window
+  if not isinstance(window, int) or not 0 < window <= config.frontend.n_fft:
+    raise bad(
+      "model.short_window", f"must be 0 or a window length in samples, 1 to frontend.n_fft ({config.frontend.n_fft})"
+    )
+  if config.data.precomputed:
+    raise bad("model.short_window", "reads the waveform: set data.precomputed=False")
+  if config.model.stages == 2:
+    raise bad("model.short_window", "is for one-stage models (the separator's output is one spectrogram)")
+  if config.frontend.framing != "frame":
+    raise bad("model.short_window", "is for frontend.framing='frame'")
 
 
 def _validate_two_stage(config, bad) -> None:

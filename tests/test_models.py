@@ -1,4 +1,5 @@
-"""The transcriber: beat framing changes what the network sees (and frame framing ignores beats); FLOP counts."""
+"""The transcriber: beat framing changes what the network sees (and frame framing ignores beats); FLOP counts; the
+short-window channel."""
 
 import jax
 import jax.numpy as jnp
@@ -68,3 +69,28 @@ def test_only_a_velocity_head_with_the_level_hears_how_loud_the_input_is():
   for head in soft:
     change = float(jnp.abs(soft[head] - loud[head]).max())
     assert (change > 1e-2) if head == "velocity" else (change < 1e-3), head
+
+
+def test_the_short_window_channel_is_sharper_in_time():
+  """`model.short_window`: a tone's start rises over fewer frames in the second channel than in the features, on the
+  same bins (the channel is the frontend through a 256-sample window, against tiny's 1,024)."""
+  config = tiny_config("/tmp", **{"model.short_window": 256})
+  model = models.build(config)
+  variables = state.initial_variables(model, config, jax.random.key(0))
+  samples = config.data.segment_frames * config.frontend.hop_length
+  rate, start = config.frontend.sample_rate, samples // 2 + 100  # between two frames' centres
+  t = np.arange(samples) / rate
+  audio = np.where(np.arange(samples) >= start, 0.3 * np.sin(2 * np.pi * 440.0 * t), 0.0).astype(np.float32)[None]
+  long, _ = model.apply(variables, audio, method=model.features)
+  short = model.apply(variables, audio, method=model.short_features)
+  assert long.shape == short.shape == (1, config.data.segment_frames, config.frontend.n_mels)
+  band = int(np.argmax(long[0, -10]))
+  assert int(np.argmax(short[0, -10])) == band  # the same bins
+
+  def rising_frames(x):
+    v = np.asarray(x[0, :, band])
+    lo, hi = v[: start // config.frontend.hop_length - 8].mean(), v[-8:].mean()
+    return int(np.sum((v > lo + 0.1 * (hi - lo)) & (v < lo + 0.9 * (hi - lo))))
+
+  assert rising_frames(short) < rising_frames(long)
+  assert rising_frames(short) <= 1 < rising_frames(long)

@@ -97,6 +97,23 @@ def test_rendered_batches_beside_device_synthesis_need_what_the_datasets_hold(ov
   settings.validate(settings.normalize(settings.apply_overrides(config, [("data.device.tfds_every", 0)])))
 
 
+@pytest.mark.parametrize(
+  ("base", "overrides", "why"),
+  [
+    ("pretrained", {"model.short_window": 4096}, "1 to frontend.n_fft"),
+    ("pretrained", {"model.short_window": -512}, "1 to frontend.n_fft"),
+    ("pretrained", {"model.short_window": 512, "data.precomputed": True, "model.velocity_level": False}, "waveform"),
+    ("two_stage", {"model.short_window": 512}, "one-stage models"),
+    ("pretrained", {"model.short_window": 512, "frontend.framing": "beat"}, "framing='frame'"),
+  ],
+)
+def test_a_short_window_channel_needs_a_window_and_the_waveform(base, overrides, why):
+  config = settings.apply_overrides(importlib.import_module(f"configs.{base}").get_config(), overrides.items())
+  with pytest.raises(UserError, match=rf"model\.short_window=.*{why}"):
+    settings.validate(settings.normalize(config))
+  settings.validate(settings.normalize(settings.apply_overrides(config, [("model.short_window", 0)])))
+
+
 def test_build_data_builds_what_the_source_trains_and_evaluates_on():
   """Without --data: the training mixture (tfds); device synthesis builds only its validation sets, and the training
   mixture too where one step in n reads it (data.device.tfds_every)."""
