@@ -1,6 +1,6 @@
 """Where a train step's time goes, op by op: a `jax.profiler` trace of a few steps, summed per XLA op.
 
-  python benchmarks/profile_step.py [--config=configs/pretrained.py] [--steps=3] [--top=25]
+  python benchmarks/profile_step.py [--config=configs/ensembles.py] [--steps=3] [--top=25]
 
 Runs the jitted train step on a fixed random batch (as benchmarks/train.py does), traces `--steps`
 (the step is slower while traced: time it with benchmarks/train.py)
@@ -31,7 +31,7 @@ from ml_collections import config_flags
 
 from pianojax import allocator, settings
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/pretrained.py", "Config file.", lock_config=False)
+_CONFIG = config_flags.DEFINE_config_file("config", "configs/ensembles.py", "Config file.", lock_config=False)
 _STEPS = flags.DEFINE_integer("steps", 3, "Traced steps.")
 _TOP = flags.DEFINE_integer("top", 25, "Rows per table.")
 

@@ -2,8 +2,8 @@
 
   python benchmarks/train.py [--config=configs/default.py] [--config.train.batch_size=32] [--steps=20]
 
-Without --config: configs/default.py (the GPU model) on an accelerator, configs/pretrained.py (the shipped CPU
-model) on a CPU, where the GPU model's batch would need ~98 GB.
+Without --config: configs/default.py (the GPU model) on an accelerator, configs/ensembles.py (the recipe that
+trained the shipped CPU model, its network) on a CPU, where the GPU model's batch would need ~98 GB.
 
 Times the jitted train step alone on a fixed random batch already on the device (the
 input pipeline is measured by benchmarks/data.py). FLOPs are counted by hand from every
@@ -49,11 +49,11 @@ def main(argv):
   allocator.use_tcmalloc()  # as launch.py's training modes do (PIANOJAX_ALLOCATOR=system: glibc's malloc)
   config = _CONFIG.value
   if not flags.FLAGS["config"].present and jax.default_backend() == "cpu":
-    from configs import pretrained
+    from configs import ensembles
 
-    config = pretrained.get_config()
+    config = ensembles.get_config()
     config.update_from_flattened_dict(config_flags.get_override_values(flags.FLAGS["config"]))
-    print("no --config on a CPU: configs/pretrained.py (the shipped CPU model) with the --config.* overrides")
+    print("no --config on a CPU: configs/ensembles.py (the shipped CPU model) with the --config.* overrides")
   config = settings.normalize(config)
   model, state, batch, compiled, compile_s = train_common.compiled_step(config)
   samples = config.data.segment_frames * config.frontend.hop_length

@@ -1,6 +1,6 @@
 """Where a train step's time goes on this machine: every conv and dense layer of the model timed alone.
 
-  python benchmarks/train_layers.py [--config=configs/pretrained.py] [--batch=8] [--repeats=5]
+  python benchmarks/train_layers.py [--config=configs/ensembles.py] [--batch=8] [--repeats=5]
 
 Each conv / dense call of the model (shapes as one training step at `--batch` sees them) is
 rebuilt as its own jitted function and timed forward, and forward + backward (the gradient with
@@ -30,7 +30,7 @@ from ml_collections import config_flags
 from pianojax import frontend, models, settings
 from pianojax import state as state_lib
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/pretrained.py", "Config file.", lock_config=False)
+_CONFIG = config_flags.DEFINE_config_file("config", "configs/ensembles.py", "Config file.", lock_config=False)
 _BATCH = flags.DEFINE_integer("batch", None, "Examples per step (default: the config's train.batch_size).")
 _REPEATS = flags.DEFINE_integer("repeats", 5, "Timed calls per layer (the best is kept).")
 
