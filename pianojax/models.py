@@ -223,16 +223,15 @@ class Transcriber(nn.Module):
       x, raw = self.features(inputs)
     else:
       x = frontend.normalize(raw, self.spec.normalize)
-    channels = [x, self.short_features(inputs)] if self.short_window else [x]
     if self.framing == "beat":
-      if len(channels) > 1:
+      if self.short_window:
         raise ValueError("model.short_window is for framing 'frame'")
       if beat_ids is None:
         raise ValueError("framing 'beat' needs beat_ids (framing.beat_ids) for every example")
       x = framing.beat_broadcast(x, beat_ids[:, : x.shape[1]], self.max_beats)
     elif self.framing != "frame":
       raise ValueError(f"unknown framing {self.framing!r}")
-    channels[0] = x
+    channels = [x, self.short_features(inputs)] if self.short_window else [x]
     if train and (self.mask.time_masks or self.mask.freq_masks):
       key = self.make_rng("augment")  # one key: every channel masked in the same places
       channels = [augment.spec_mask(c, key, **dataclasses.asdict(self.mask)) for c in channels]
