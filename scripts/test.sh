@@ -11,8 +11,22 @@ bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 workers=${PIANOJAX_TEST_WORKERS:-2}
+# Each test process writes Python's fault dump (a crash's stacks) to a file here; a failed run prints their heads last,
+# where CI's tail of the output keeps them (tests/conftest.py).
+PIANOJAX_CRASH_DIR=$(mktemp -d)
+export PIANOJAX_CRASH_DIR
+trap 'rm -rf "$PIANOJAX_CRASH_DIR"' EXIT
+status=0
 if [ "$workers" = 0 ]; then
-  .venv/bin/python -m pytest --durations=25 "$@"
+  .venv/bin/python -m pytest --durations=25 "$@" || status=$?
 else
-  .venv/bin/python -m pytest -n "$workers" --dist loadfile --max-worker-restart=0 --durations=25 "$@"
+  .venv/bin/python -m pytest -n "$workers" --dist loadfile --max-worker-restart=0 --durations=25 "$@" || status=$?
 fi
+for dump in "$PIANOJAX_CRASH_DIR"/*.txt; do
+  if [ -s "$dump" ]; then
+    echo "== test process $(basename "$dump" .txt) crashed: its fault dump (the crashing thread whole, the others' top frames)"
+    awk '/^(Thread|Current thread) 0x/ { current = ($1 == "Current"); n = 0 }
+         { if (current ? n < 20 : n < 3) print; n++ }' "$dump"
+  fi
+done
+exit "$status"

@@ -304,6 +304,23 @@ def pytest_collection_modifyitems(items):
   items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # (stable: the rest keep their order)
 
 
+# A worker that crashes (a segfault, an abort) prints Python's fault dump to stderr, where CI keeps only the tail
+# (the loaded extension modules), not the crashing thread's stack at its head. Where scripts/test.sh names a folder
+# (PIANOJAX_CRASH_DIR), each process writes its dump to a file there instead, and test.sh prints each dump's head last.
+_CRASH_FILE = pytest.StashKey[object]()
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own faulthandler plugin, which points it at stderr
+def pytest_configure(config):
+  folder = os.environ.get("PIANOJAX_CRASH_DIR")
+  if folder:
+    import faulthandler
+
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    config.stash[_CRASH_FILE] = open(os.path.join(folder, f"{worker}.txt"), "w")  # (open until the process exits)
+    faulthandler.enable(config.stash[_CRASH_FILE], all_threads=True)
+
+
 # librosa's numba kernels are compiled once, by scripts/setup.sh (pianojax/numba_cache.py): two test workers compiling
 # one at once can leave a cache that segfaults every later process. The session (in the process that starts the
 # workers) fails where the tests wrote to that cache: some kernel pianojax or a test reaches is not compiled there.
