@@ -78,6 +78,10 @@ def get_config() -> ml_collections.ConfigDict:
   # frontend's 2,048), where onsets are sharp in time (docs/ABLATIONS.md, "A short window beside the long one").
   # Started from a model without it (init_from), the stem's kernel for it starts at zero.
   model.short_window = 0
+  # More input channels, one per harmonic number h (e.g. 0.5,2,3,4,5): at each bin the features at h x its frequency,
+  # so the stem's 3x3 kernel at a pitch reads its partials together (a harmonic spectrogram, as Basic Pitch's).
+  # Started from a model without them (init_from), the stem's kernel for them starts at zero.
+  model.harmonics = ()
   # Two stages (docs/ABLATIONS.md, "Two stages"): 1 = the transcriber reads the mixture; 2 = a separator first maps
   # the mixture's spectrogram to the clean piano's (the research notes' "regression"), the transcriber reads that.
   model.stages = 1

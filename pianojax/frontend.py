@@ -249,6 +249,48 @@ def filterbank(spec: FrontendSpec) -> np.ndarray:
   return logfreq_filterbank(spec) if spec.representation == "logfreq" else mel_filterbank(spec)
 
 
+def bin_frequencies(spec: FrontendSpec) -> np.ndarray:
+  """The centre frequency (Hz) of each feature bin of a "linear", "mel" or "logfreq" spec (cepstra have none)."""
+  if spec.representation == "linear":
+    start, stop = spec.linear_bins
+    return np.fft.rfftfreq(spec.n_fft, 1.0 / spec.sample_rate)[start:stop]
+  if spec.representation == "logfreq":
+    return np.argmax(logfreq_filterbank(spec), axis=0) * (spec.sample_rate / spec.n_fft)
+  if spec.representation == "mel":
+    htk = spec.mel_scale == "htk"
+    return mel_to_hz(np.linspace(hz_to_mel(spec.fmin, htk), hz_to_mel(spec.fmax, htk), spec.n_mels + 2), htk)[1:-1]
+  raise ValueError(f"representation {spec.representation!r} has no frequency axis")
+
+
+@functools.lru_cache(maxsize=32)
+def harmonic_taps(spec: FrontendSpec, harmonics: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """Where each bin's `h`-th harmonic lies on the feature axis: `(lower bin, upper bin, upper weight)`, each
+  `(len(harmonics), n_bins)`, for linear interpolation in log frequency between the two bins whose centres enclose
+  h x the bin's centre. Weight -1 marks a harmonic outside the band (read as zero)."""
+  centres = bin_frequencies(spec)
+  position = np.interp(np.log(np.outer(harmonics, centres)), np.log(centres), np.arange(len(centres)))
+  outside = (np.outer(harmonics, centres) < centres[0] * (1 - 1e-6)) | (
+    np.outer(harmonics, centres) > centres[-1] * (1 + 1e-6)
+  )
+  lower = np.clip(np.floor(position).astype(np.int32), 0, len(centres) - 1)
+  upper = np.minimum(lower + 1, len(centres) - 1)
+  weight = np.where(outside, -1.0, position - lower).astype(np.float32)
+  return lower, upper, weight
+
+
+def harmonic_stack(x: jnp.ndarray, spec: FrontendSpec, harmonics: tuple[float, ...]) -> jnp.ndarray:
+  """Features `(..., n_bins)` -> `(..., n_bins, len(harmonics))`: channel j at bin k holds the features at
+  `harmonics[j]` x bin k's centre frequency (zero outside the band), so a small convolution at a pitch's bin sees its
+  partials together (the harmonic CQT of Bittner et al. 2017 and Basic Pitch, on this frontend's own bins)."""
+  lower, upper, weight = harmonic_taps(spec, tuple(float(h) for h in harmonics))
+  inside = weight >= 0
+  w = np.where(inside, weight, 0.0).astype(np.float32)
+  views = [
+    jnp.where(inside[j], x[..., lower[j]] * (1.0 - w[j]) + x[..., upper[j]] * w[j], 0.0) for j in range(len(harmonics))
+  ]
+  return jnp.stack(views, axis=-1)
+
+
 @functools.lru_cache(maxsize=32)
 def dct_matrix(n_in: int, n_out: int) -> np.ndarray:
   """Orthonormal DCT-II as a `(n_in, n_out)` matrix (the same as scipy's `dct(norm='ortho')`)."""

@@ -181,6 +181,9 @@ class Transcriber(nn.Module):
     short_window: 0, or a second input channel beside the features: the same bins at the same frames read through
       a window of this many samples (zero-padded to the FFT size), where a note's start is sharper in time than in
       the frontend's long window (2,048 samples, 128 ms): a hammer's strike against a bow's or a breath's.
+    harmonics: more input channels, one per number h: at each bin, the features at h x its frequency
+      (`frontend.harmonic_stack`), so the stem's 3x3 kernel at a pitch reads its partials' pattern (a piano's
+      stretched partials against a string's or a guitar's) where the features alone put them octaves apart.
   """
 
   spec: frontend.FrontendSpec
@@ -200,6 +203,7 @@ class Transcriber(nn.Module):
   max_beats: int = 64
   others_head: bool = False
   short_window: int = 0
+  harmonics: tuple[float, ...] = ()
 
   def features(self, inputs):
     """(normalised features, the same before normalisation or None for precomputed inputs), `num_frames` long."""
@@ -235,7 +239,10 @@ class Transcriber(nn.Module):
     if train and (self.mask.time_masks or self.mask.freq_masks):
       key = self.make_rng("augment")  # one key: every channel masked in the same places
       channels = [augment.spec_mask(c, key, **dataclasses.asdict(self.mask)) for c in channels]
-    x = jnp.stack(channels, axis=-1).astype(self.dtype)
+    x = jnp.stack(channels, axis=-1)
+    if self.harmonics:  # (of the masked features: a band masked out is missing from every view of it)
+      x = jnp.concatenate([x, frontend.harmonic_stack(x[..., 0], self.spec, self.harmonics)], axis=-1)
+    x = x.astype(self.dtype)
     trunk_train = train and not self.frozen_notes
     x = DenseNet(dtype=self.dtype, **self.densenet)(x, trunk_train)
     h = TemporalContext(dtype=self.dtype, **self.context)(x, trunk_train)
@@ -401,6 +408,7 @@ def _transcriber(config) -> Transcriber:
     max_beats=config.frontend.max_beats,
     others_head=bool(m.get("others_head", False)),
     short_window=int(m.get("short_window", 0)),
+    harmonics=tuple(float(h) for h in m.get("harmonics", ())),
   )
 
 

@@ -28,6 +28,7 @@ LIST_FIELDS = {
   "data.device.others_sources": str,
   "data.device.materials": str,
   "data.device.material_weights": float,
+  "model.harmonics": float,
 }
 # Renamed or moved fields: old dotted key -> new dotted key.
 MOVED = {
@@ -65,6 +66,7 @@ ADDED = {
   "model.pedal_context": False,
   "model.others_head": False,
   "model.short_window": 0,
+  "model.harmonics": (),
   "loss.others_weight": 0.0,
   "loss.others_negative_weight": 0.0,
   "data.device.others_eq": 0.0,
@@ -265,6 +267,8 @@ def validate(config, render: bool = False) -> None:
     raise bad("train.freeze", "a two-stage model freezes by stage (separation.train)")
   if config.model.short_window:
     _validate_short_window(config, bad)
+  if config.model.harmonics:
+    _validate_harmonics(config, bad)
   if config.model.pedal_context and not config.model.pedal:
     raise bad("model.pedal_context", "a context for the pedal heads needs them: set model.pedal=True")
   if config.train.freeze == "all_but_pedal" and not config.model.pedal_context:
@@ -344,6 +348,17 @@ def _validate_short_window(config, bad) -> None:
     raise bad("model.short_window", "is for one-stage models (the separator's output is one spectrogram)")
   if config.frontend.framing != "frame":
     raise bad("model.short_window", "is for frontend.framing='frame'")
+
+
+def _validate_harmonics(config, bad) -> None:
+  """Harmonic channels: numbers > 0 other than 1 (the features themselves), each once, on a frequency axis."""
+  harmonics = tuple(config.model.harmonics)
+  if not all(isinstance(h, float | int) and h > 0 and h != 1 for h in harmonics) or len(set(harmonics)) < len(
+    harmonics
+  ):
+    raise bad("model.harmonics", "must be distinct numbers > 0 other than 1, e.g. 0.5,2,3,4,5")
+  if config.frontend.representation == "mfcc":
+    raise bad("model.harmonics", "needs a frequency axis: frontend.representation linear, mel or logfreq, not mfcc")
 
 
 def _validate_two_stage(config, bad) -> None:

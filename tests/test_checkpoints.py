@@ -157,19 +157,22 @@ def test_a_checkpoint_from_before_the_pedal_heads_restores_grows_or_fails_clearl
     checkpoints.restore_into(str(tmp_path / "old"), other, grown)
 
 
-def test_a_model_given_a_short_window_channel_starts_as_the_one_without_it(run_dir):
-  """init_from into `model.short_window`: the stem's kernel widened with zeros for the new channel, so the grown
-  model's outputs are the trained one's exactly, and training reaches the new weights."""
+@pytest.mark.parametrize(
+  ("field", "value", "channels"), [("model.short_window", 256, 2), ("model.harmonics", (0.5, 2.0), 3)]
+)
+def test_a_model_given_more_input_channels_starts_as_the_one_without_them(run_dir, field, value, channels):
+  """init_from into `model.short_window` or `model.harmonics`: the stem's kernel widened with zeros for the new
+  channels, so the grown model's outputs are the trained one's exactly, and training reaches the new weights."""
   from pianojax import models, state
 
   config, model, variables = checkpoints.load_model(str(run_dir))
-  grown_config = settings.apply_overrides(config, [("model.short_window", 256)])
+  grown_config = settings.apply_overrides(config, [(field, value)])
   grown_model = models.build(grown_config)
   fresh_variables = state.initial_variables(grown_model, grown_config, jax.random.key(1))
   merged, fresh = checkpoints.restore_into(str(run_dir), grown_config, fresh_variables)
   assert fresh == ["['params']['DenseNet_0']['Conv_0']['kernel'] (widened)"]
   stem = np.asarray(merged["params"]["DenseNet_0"]["Conv_0"]["kernel"])
-  assert stem.shape[-2] == 2 and not stem[..., 1, :].any()
+  assert stem.shape[-2] == channels and not stem[..., 1:, :].any()
   samples = config.data.segment_frames * config.frontend.hop_length
   audio = 0.1 * np.random.default_rng(0).standard_normal((2, samples)).astype(np.float32)
   old, new = model.apply(variables, audio), grown_model.apply(merged, audio)
@@ -182,4 +185,4 @@ def test_a_model_given_a_short_window_channel_starts_as_the_one_without_it(run_d
     return sum(jax.numpy.mean(jax.nn.sigmoid(v)) for v in out.values())
 
   grad = jax.grad(loss)(merged["params"])["DenseNet_0"]["Conv_0"]["kernel"]
-  assert np.abs(np.asarray(grad[..., 1, :])).max() > 0
+  assert all(np.abs(np.asarray(grad[..., c, :])).max() > 0 for c in range(1, channels))

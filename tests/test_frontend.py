@@ -295,3 +295,28 @@ def test_numpy_windows_equal_scipys(window, length):
 
   want = scipy.signal.get_window(window, length, fftbins=True)
   np.testing.assert_allclose(frontend._periodic_window(window, length), want, atol=1e-12)
+
+
+@pytest.mark.parametrize("representation", ["mel", "logfreq", "linear"])
+def test_the_harmonic_stack_reads_a_pitchs_partials_at_its_own_bin(representation):
+  """`harmonic_stack`: a sine at 3 x 220 Hz peaks at 660 Hz's bin in the features and at 220 Hz's bin in the h=3
+  channel, with the features' value there; h=0.5 is zero where half a bin's frequency is below the band."""
+  spec = frontend.FrontendSpec(representation=representation, band="piano", n_mels=229)
+  rate = spec.sample_rate
+  t = np.arange(rate) / rate
+  audio = (0.3 * np.sin(2 * np.pi * 660.0 * t)).astype(np.float32)[None]
+  x = np.asarray(frontend.features(audio, spec))
+  stack = np.asarray(frontend.harmonic_stack(x, spec, (0.5, 3.0)))
+  assert stack.shape == (*x.shape, 2)
+  centres = frontend.bin_frequencies(spec)
+  assert len(centres) == spec.n_bins and np.all(np.diff(centres) > 0)
+  frame = x[0, x.shape[1] // 2]
+  at_660, at_220 = (int(np.argmin(np.abs(centres - f))) for f in (660.0, 220.0))
+  assert abs(int(np.argmax(frame)) - at_660) <= 1
+  third = stack[0, x.shape[1] // 2, :, 1]
+  assert abs(int(np.argmax(third)) - at_220) <= 1
+  lower, upper, weight = (a[1, at_220] for a in frontend.harmonic_taps(spec, (0.5, 3.0)))
+  assert centres[lower] <= 3 * centres[at_220] <= centres[upper] and 0 <= weight <= 1
+  np.testing.assert_allclose(third[at_220], (1 - weight) * frame[lower] + weight * frame[upper], rtol=1e-5)
+  below = 0.5 * centres < centres[0] * (1 - 1e-6)
+  assert below.any() and not stack[..., below, 0].any() and stack[..., ~below, 0].any()

@@ -114,6 +114,22 @@ def test_a_short_window_channel_needs_a_window_and_the_waveform(base, overrides,
   settings.validate(settings.normalize(settings.apply_overrides(config, [("model.short_window", 0)])))
 
 
+@pytest.mark.parametrize(
+  ("overrides", "why"),
+  [
+    ({"model.harmonics": (1.0, 2.0)}, "other than 1"),
+    ({"model.harmonics": (0.0, 2.0)}, "> 0"),
+    ({"model.harmonics": (2.0, 2.0)}, "distinct"),
+    ({"model.harmonics": (2.0,), "frontend.representation": "mfcc"}, "frequency axis"),
+  ],
+)
+def test_harmonic_channels_need_distinct_numbers_and_a_frequency_axis(overrides, why):
+  config = settings.apply_overrides(importlib.import_module("configs.pretrained").get_config(), overrides.items())
+  with pytest.raises(UserError, match=rf"model\.harmonics=.*{why}"):
+    settings.validate(settings.normalize(config))
+  settings.validate(settings.normalize(settings.apply_overrides(config, [("model.harmonics", ())])))
+
+
 def test_build_data_builds_what_the_source_trains_and_evaluates_on():
   """Without --data: the training mixture (tfds); device synthesis builds only its validation sets, and the training
   mixture too where one step in n reads it (data.device.tfds_every)."""
