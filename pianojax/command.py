@@ -136,6 +136,15 @@ _TUNED = flags.DEFINE_string("tuned", None, "export: a tune.json written by --mo
 _OFFSETS = flags.DEFINE_enum(
   "offsets", None, ["pedal", "key"], "eval, tune: reference offsets (default: the model's data.offset_mode)."
 )
+_EACH_SET = flags.DEFINE_bool(
+  "each_set",
+  False,
+  "eval: score each set on its own (each folder of audio + MIDI inside a folder --data names), into OUTPUT/SET/,"
+  " with a table of them all; the model compiles once.",
+)
+_AGAINST = flags.DEFINE_string(
+  "against", None, "eval --each_set: another model's evaluations (its OUTPUT) to compare with, paired clip by clip."
+)
 _PIANO = flags.DEFINE_string("piano", None, "render: the piano (SoundFont or sample bank; default: the held-out one).")
 _VARIANTS = flags.DEFINE_string("variants", None, "sweep: run only these variants (comma-separated names).")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (cluster auto-detect).")
@@ -192,6 +201,8 @@ def main(argv):
     pedal=_PEDAL.value,
     tuned=_TUNED.value,
     offsets=_OFFSETS.value,
+    each_set=_EACH_SET.value,
+    against=_AGAINST.value,
     piano=_PIANO.value,
     variants=_VARIANTS.value,
     config_path=config_flags.get_config_filename(flags.FLAGS["config"]),

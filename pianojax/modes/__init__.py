@@ -36,6 +36,7 @@ class Args:
   decode: decoding overrides from flags (None = the model's own), see decoding.DecodeSettings.
   formats: what a transcription is written as (outputs.FORMATS).
   pedal: how note ends and the sustain pedal are written (decoding.PEDAL_OUTPUTS).
+  each_set, against: eval: each set on its own; another model's evaluations to compare with (pianojax.modes.eval).
   """
 
   workdir: str | None = None
@@ -48,6 +49,8 @@ class Args:
   formats: tuple = ("mid",)
   pedal: str = "cc64"
   offsets: str | None = None
+  each_set: bool = False
+  against: str | None = None
   piano: str | None = None
   variants: str | None = None
   tuned: str | None = None
