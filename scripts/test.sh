@@ -11,8 +11,8 @@ bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 workers=${PIANOJAX_TEST_WORKERS:-2}
-# Each test process writes Python's fault dump (a crash's stacks) to a file here; a failed run prints their heads last,
-# where CI's tail of the output keeps them (tests/conftest.py).
+# Each test process writes Python's fault dump (a crash's stacks) to a file here; a failed run prints the crashing
+# thread's stack (and the other threads' top frames) last, where CI's tail of the output keeps it (tests/conftest.py).
 PIANOJAX_CRASH_DIR=$(mktemp -d)
 export PIANOJAX_CRASH_DIR
 trap 'rm -rf "$PIANOJAX_CRASH_DIR"' EXIT

@@ -15,7 +15,7 @@ the mixture itself.
 
 `--each_set`: every set on its own, the model loaded and compiled once: each set named in `--data`, and each folder
 of audio + MIDI inside a folder given there (`--data=outputs/heldout`: performances, ensembles, ensembles_piano,
-...), into DIR/SET/ (DIR/ROOT/SET/ where `--data` names several folders), with `sets.md`, one row per set.
+...), into DIR/SET/ (DIR/ROOT/SET/ where `--data` names several such folders), with `sets.md`, one row per set.
 `--against=OTHER_EVALS` (a folder another model's `--each_set` wrote) then compares the two, paired clip by clip
 over the sets both hold (pianojax.paired): `paired.md` and `paired.json`.
 """
@@ -44,14 +44,13 @@ def run(config, args) -> int:
   sets = each_set(args.data) if args.each_set else [("", args.data)]
   predictor = inference.Predictor.from_checkpoint(args.checkpoint)
   problems = {}  # records that could not be read, audio without MIDI: reported, counted, never silently dropped
-  means = {}
+  reports = {}
   for name, data in sets:
     if name:
       print(f"== {name} ({data})", flush=True)
-    report = evaluate(predictor, args, data, os.path.join(args.output, name), problems)
-    means[name] = report
+    reports[name] = evaluate(predictor, args, data, os.path.join(args.output, name), problems)
   if args.each_set:
-    table = summary_table(means)
+    table = summary_table(reports)
     with open(os.path.join(args.output, "sets.md"), "w") as f:
       f.write(table + "\n")
     print(table)
@@ -71,7 +70,7 @@ def run(config, args) -> int:
   for what, reason in problems.items():
     print(f"not scored: {what}: {reason}", file=sys.stderr)
   if problems:
-    scored = sum(r["scored"] for r in means.values())
+    scored = sum(r["scored"] for r in reports.values())
     print(f"{scored} file(s) scored, {len(problems)} not (listed above; in eval.json)", file=sys.stderr)
   return 2 if problems else 0
 
