@@ -306,7 +306,8 @@ def pytest_collection_modifyitems(items):
 
 # A worker that crashes (a segfault, an abort) prints Python's fault dump to stderr, where CI keeps only the tail
 # (the loaded extension modules), not the crashing thread's stack at its head. Where scripts/test.sh names a folder
-# (PIANOJAX_CRASH_DIR), each process writes its dump to a file there instead, and test.sh prints each dump's head last.
+# (PIANOJAX_CRASH_DIR), each process writes its dump to a file there instead, and test.sh prints the crashing thread's
+# stack from it last.
 _CRASH_FILE = pytest.StashKey[object]()
 
 
