@@ -111,6 +111,10 @@ def get_config() -> ml_collections.ConfigDict:
   # onset's triangle, data.regression_frames wide): 0 = none, w = (1 + w) times there. The accompaniment's onsets are
   # the mixtures' false positives; needs data.source=device, which knows them.
   loss.others_negative_weight = 0.0
+  # The network's own outputs on the piano alone (device synthesis knows it: the same room, EQ and level, no other
+  # instruments, no noise) as soft targets for its outputs on the mixture, at this weight (0: off; objectives.py's
+  # "teacher" term). One more forward pass per step, not trained through. Needs data.source=device.
+  loss.clean_teacher = 0.0
   loss.event_pos_weight = 5.0  # positive-class weight in the onset/offset BCE (events are rare)
   loss.frame_pos_weight = 1.0  # positive-class weight in the frame BCE
   config.decode = dec = ml_collections.ConfigDict()

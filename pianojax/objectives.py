@@ -17,6 +17,11 @@ weighted by `loss.others_weight`, so the shared network learns which onsets in a
 With `loss.others_negative_weight` w, the piano onset head's "no onset" weighs 1 + w x (the other instruments' onset
 in the objective's form: an event, or its triangle) there instead: the accompaniment's onsets as hard negatives.
 
+With `loss.clean_teacher` w (trainer.py: the same network, not trained through, reads the piano alone as it sounds
+in the mix), one more: "teacher", the KL divergence from the network's own onset, offset and frame probabilities on
+the clean piano to those on the mixture (`teacher_loss`), weighted by w: the mixture's outputs pulled towards what
+the network hears in the piano alone.
+
 Every loss is averaged over valid frames (`batch["mask"]`), so padded frames of an
 evaluation batch count for nothing.
 """
@@ -83,6 +88,18 @@ def losses(outputs: dict, batch: dict, objective: str, weights) -> dict[str, jnp
     terms["others"] = _masked_mean(_bce(outputs[OTHERS], batch[OTHERS], weights.event_pos_weight), mask)
     terms["total"] = terms["total"] + weights.others_weight * terms["others"]
   return terms
+
+
+def teacher_loss(outputs: dict, teacher: dict, mask, objective: str) -> jnp.ndarray:
+  """The Bernoulli KL divergence KL(teacher || outputs) of the onset, offset and frame heads (the objective's names),
+  summed over the heads, each a mean over the frames where `mask > 0` and the 88 keys: 0 where the two agree.
+  `teacher`: logits of the same heads (held fixed by the caller)."""
+  names = heads.of(objective)
+  total = 0.0
+  for name in (names.onset, names.offset, "frame"):
+    q = jax.nn.sigmoid(teacher[name])
+    total = total + _masked_mean(_bce(outputs[name], q) - _bce_floor(q), mask)
+  return total
 
 
 def model_losses(outputs: dict, batch: dict, config) -> dict[str, jnp.ndarray]:

@@ -307,7 +307,7 @@ def validate(config, render: bool = False) -> None:
     if not isinstance(dev.tfds_every, int) or dev.tfds_every < 0:
       raise bad("data.device.tfds_every", "give a whole number of steps >= 0 (0: every batch synthesised)")
     if dev.tfds_every and needs_clean_stem(config):
-      raise bad("data.device.tfds_every", "the rendered datasets have no clean piano stem for the separation loss")
+      raise bad("data.device.tfds_every", "the rendered datasets have no clean piano stem (separation, clean_teacher)")
     if dev.tfds_every and (config.model.others_head or config.loss.get("others_negative_weight", 0.0) > 0):
       raise bad("data.device.tfds_every", "the rendered datasets do not label the other instruments' notes")
   if config.model.others_head and config.data.source != "device":
@@ -316,6 +316,13 @@ def validate(config, render: bool = False) -> None:
     raise bad("loss.others_negative_weight", "give a weight >= 0 (0: off)")
   if config.loss.get("others_negative_weight", 0.0) > 0 and config.data.source != "device":
     raise bad("loss.others_negative_weight", "the other instruments' notes are known only to data.source=device")
+  teacher = config.loss.get("clean_teacher", 0.0)
+  if not isinstance(teacher, (int, float)) or teacher < 0:
+    raise bad("loss.clean_teacher", "give a weight >= 0 (0: off)")
+  if teacher and config.data.source != "device":
+    raise bad("loss.clean_teacher", "the piano alone of each training mixture is known only to data.source=device")
+  if teacher and config.model.stages == 2:
+    raise bad("loss.clean_teacher", "a one-stage transcriber's option (a two-stage model reads the clean piano itself)")
   weights = config.data.train_weights
   if weights and (len(weights) != len(config.data.train) or min(weights) <= 0):
     raise bad("data.train_weights", f"give one weight > 0 for each of data.train's {len(config.data.train)} datasets")
@@ -330,8 +337,11 @@ def validate(config, render: bool = False) -> None:
 
 
 def needs_clean_stem(config) -> bool:
-  """Whether training reads the clean piano of each mixture (a two-stage model's separation loss or clean input)."""
+  """Whether training reads the clean piano of each mixture (a two-stage model's separation loss or clean input, or
+  `loss.clean_teacher`)."""
   st = config.separation
+  if config.loss.get("clean_teacher", 0.0):
+    return True
   return config.model.stages == 2 and (st.train != "transcriber" or st.transcriber_input == "clean")
 
 

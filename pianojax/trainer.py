@@ -31,6 +31,12 @@ def train_step(state: TrainState, batch: dict, *, model, optimizer, config, base
   `finite` metric says so (the loop then stops before saving)."""
   rng = jax.random.fold_in(base_rng, state.step)
   dropout_rng, augment_rng = jax.random.split(rng)
+  two_stage = config.model.stages == 2
+  teacher_weight = config.loss.get("clean_teacher", 0.0)
+  teacher = None
+  if teacher_weight:  # the network as it is now, on the piano alone: targets, not trained through
+    teacher = model.apply(state.variables, batch["clean"], train=False, beat_ids=batch.get("beat_ids"))
+    teacher = jax.lax.stop_gradient(teacher)
 
   def loss_fn(params):
     outputs, updates = model.apply(
@@ -40,9 +46,12 @@ def train_step(state: TrainState, batch: dict, *, model, optimizer, config, base
       beat_ids=batch.get("beat_ids"),
       rngs={"dropout": dropout_rng, "augment": augment_rng},
       mutable=["batch_stats"],
-      **({"clean": batch["clean"]} if "clean" in batch else {}),
+      **({"clean": batch["clean"]} if two_stage and "clean" in batch else {}),
     )
     terms = objectives.model_losses(outputs, batch, config)
+    if teacher is not None:
+      terms["teacher"] = objectives.teacher_loss(outputs, teacher, batch["mask"], config.objective)
+      terms["total"] = terms["total"] + teacher_weight * terms["teacher"]
     return terms["total"], (terms, updates["batch_stats"])
 
   (loss, (terms, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
