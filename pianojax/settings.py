@@ -69,6 +69,7 @@ ADDED = {
   "model.harmonics": (),
   "loss.others_weight": 0.0,
   "loss.others_negative_weight": 0.0,
+  "loss.clean_teacher": 0.0,
   "data.device.others_eq": 0.0,
   "data.device.others_coupled": 0.0,
   "data.device.others_following": 0.0,
