@@ -1,5 +1,5 @@
 """The benchmark line of a training run (scripts/gpu_job.sh): audio seconds per second, MFU from hand-counted FLOPs,
-compile time, and the evaluation's mean scores.
+compile time, and each evaluated set's mean F1 scores.
 
   python benchmarks/job_summary.py --workdir=RUN [--train_seconds=S] [--eval=EVAL.json]
 
@@ -23,7 +23,7 @@ from pianojax import checkpoints, models
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training run folder (checkpoints/, metrics.jsonl).", required=True)
 _TRAIN_SECONDS = flags.DEFINE_float("train_seconds", 0.0, "Wall-clock seconds of the training command.")
-_EVAL = flags.DEFINE_string("eval", "", "An eval.json to summarise.")
+_EVAL = flags.DEFINE_string("eval", "", "gpu_job.sh's eval.json (each set's mean scores) to summarise.")
 
 PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12}  # dense bf16 (NVIDIA data sheets)
 
@@ -63,8 +63,10 @@ def main(argv):
     "data_source": config.data.source,
   }
   if _EVAL.value and os.path.isfile(_EVAL.value):
-    report = json.load(open(_EVAL.value))
-    out["eval"] = {k: round(v, 4) for k, v in report.get("mean", {}).items() if k.endswith("_f1")}
+    sets = json.load(open(_EVAL.value)).get("sets", {})  # (gpu_job.sh's: each pack's mean scores)
+    out["eval"] = {
+      name: {k: round(v, 4) for k, v in report["mean"].items() if k.endswith("_f1")} for name, report in sets.items()
+    }
   print(json.dumps(out))
 
 

@@ -2,15 +2,17 @@
 # The standing GPU job: one device call that trains the large recipe from device synthesis for a fixed wall-clock
 # budget, evaluates it on the carried validation packs, exports it, and leaves in OUT (at most 8 files, each
 # under 16 MiB, so they all come back from a lent GPU):
-#   model.tar      the exported model (orbax folder, tarred)          summary.json  the benchmark line
-#   train.log      the training log                                    metrics.jsonl training metrics
-#   eval.json      scores on each validation pack                      jax_cache.tar the compilation cache (if small)
+#   model.tar      the exported model (orbax folder, tarred); over 15 MiB, in parts model.tar.00, .01, ... to join
+#                  with `cat model.tar.* > model.tar` (configs/large.py's 8.5 M parameters make 32 MB: three parts)
+#   train.log      the training log                   metrics.jsonl  training metrics
+#   eval.json      each validation pack's mean scores summary.json   the benchmark line
+#   jax_cache.tar  the compilation cache (if small)
 #
 # Usage (repo root):  bash scripts/gpu_job.sh OUT [extra launch.py flags...]
 # Settings (environment):
 #   PIANOJAX_JOB_CONFIG   config file (configs/large.py)
 #   PIANOJAX_JOB_SECONDS  training wall-clock budget in seconds (420)
-#   PIANOJAX_JOB_ASSETS   folder of sample banks + packed performances (outputs/device; build_data writes it)
+#   PIANOJAX_JOB_ASSETS   folder of sample banks + packed performances (outputs/gpu/device; gpu_prepare.sh writes it)
 #   PIANOJAX_JOB_PACKS    comma-separated evaluation packs (outputs/gpu/*.npz; scripts/gpu_prepare.sh writes them)
 #   PIANOJAX_JOB_INIT     a previous run's exported model to start from: successive leases add up
 #   PIANOJAX_JOB_CACHE    a jax_cache.tar from a previous run (skips most of the compile)
@@ -21,7 +23,7 @@ out=${1:?usage: bash scripts/gpu_job.sh OUT [flags]}
 shift
 config=${PIANOJAX_JOB_CONFIG:-configs/large.py}
 seconds=${PIANOJAX_JOB_SECONDS:-420}
-assets=${PIANOJAX_JOB_ASSETS:-outputs/device}
+assets=${PIANOJAX_JOB_ASSETS:-outputs/gpu/device}
 packs=${PIANOJAX_JOB_PACKS:-$(ls outputs/gpu/*.npz 2>/dev/null | paste -sd, -)}
 init=${PIANOJAX_JOB_INIT:-}
 cache_tar=${PIANOJAX_JOB_CACHE:-}
@@ -61,10 +63,19 @@ cp "$out/run/metrics.jsonl" "$out/metrics.jsonl"
 "$python" launch.py --mode=export --checkpoint="$out/run" --output="$out/model" >> "$out/train.log" 2>&1 \
   || { echo "gpu_job: export failed; see $out/train.log"; exit 1; }
 tar -cf "$out/model.tar" -C "$out" model
+if [[ $(stat -c %s "$out/model.tar") -gt $((15 * 1048576)) ]]; then  # (a file comes back from a lease under 16 MiB)
+  split -b 15M -d "$out/model.tar" "$out/model.tar." && rm "$out/model.tar"
+fi
 
-if [[ -n "$packs" ]]; then
-  "$python" launch.py --mode=eval --checkpoint="$out/model" --data="$packs" --output="$out/eval" >> "$out/train.log" 2>&1 \
-    && cp "$out/eval/eval.json" "$out/eval.json" || echo "gpu_job: evaluation failed; see $out/train.log"
+gather='import json, os, sys
+folder, target = sys.argv[1:]
+reports = {n: json.load(open(os.path.join(folder, n, "eval.json"))) for n in sorted(os.listdir(folder))
+           if os.path.isfile(os.path.join(folder, n, "eval.json"))}
+json.dump({"sets": {n: {"scored": r["scored"], "mean": r["mean"]} for n, r in reports.items()}}, open(target, "w"))'
+if [[ -n "$packs" ]]; then  # each pack on its own (OUT/eval/PACK/), their mean scores gathered in eval.json
+  "$python" launch.py --mode=eval --checkpoint="$out/model" --data="$packs" --each_set --output="$out/eval" \
+    >> "$out/train.log" 2>&1 && "$python" -c "$gather" "$out/eval" "$out/eval.json" \
+    || echo "gpu_job: evaluation failed; see $out/train.log"
 fi
 
 "$python" benchmarks/job_summary.py --workdir="$out/run" --train_seconds="$train_seconds" \

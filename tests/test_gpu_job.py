@@ -103,9 +103,10 @@ def test_the_gpu_job_trains_exports_evaluates_and_returns_its_files(device_asset
   assert len(returned) <= 8 and all(os.path.getsize(out / f) < 16 * 2**20 for f in returned)
   summary = json.loads((out / "summary.json").read_text().strip().splitlines()[-1])
   assert summary["step"] == 3 and summary["data_source"] == "device" and summary["audio_s_per_s"] > 0
-  assert summary["fwd_gflop_per_example"] > 0 and summary["first_step_s"] > 0 and "onset_f1" in summary["eval"]
+  assert summary["fwd_gflop_per_example"] > 0 and summary["first_step_s"] > 0
+  assert 0 <= summary["eval"]["chords"]["onset_f1"] <= 1
   with tarfile.open(out / "model.tar") as tar:
     assert any(name.endswith("_CHECKPOINT_METADATA") for name in tar.getnames())
-  assert json.loads((out / "eval.json").read_text())["scored"] == 2
+  assert json.loads((out / "eval.json").read_text())["sets"]["chords"]["scored"] == 2
   log = (out / "train.log").read_text()
   assert "synthesised on the device" in log and "first step in" in log
