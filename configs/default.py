@@ -82,6 +82,10 @@ def get_config() -> ml_collections.ConfigDict:
   # so the stem's 3x3 kernel at a pitch reads its partials together (a harmonic spectrogram, as Basic Pitch's).
   # Started from a model without them (init_from), the stem's kernel for them starts at zero.
   model.harmonics = ()
+  # 0, or one more input channel: the features' power through per-channel energy normalisation (PCEN, Wang et al.
+  # 2017) with this time constant in seconds: each bin against its own recent level, so what holds steady (a held
+  # accompaniment note, noise) fades and onsets stand out. From a model without it (init_from), it starts at zero.
+  model.pcen = 0.0
   # Two stages (docs/ABLATIONS.md, "Two stages"): 1 = the transcriber reads the mixture; 2 = a separator first maps
   # the mixture's spectrogram to the clean piano's (the research notes' "regression"), the transcriber reads that.
   model.stages = 1

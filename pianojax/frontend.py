@@ -291,6 +291,33 @@ def harmonic_stack(x: jnp.ndarray, spec: FrontendSpec, harmonics: tuple[float, .
   return jnp.stack(views, axis=-1)
 
 
+def pcen(
+  log_power: jnp.ndarray,
+  frame_rate: float,
+  time_constant: float,
+  *,
+  alpha: float = 0.98,
+  delta: float = 2.0,
+  root: float = 0.5,
+  eps: float = 1e-6,
+) -> jnp.ndarray:
+  """Per-channel energy normalisation (Wang et al. 2017) of natural-log power features `(batch, frames, bins)`:
+  each bin's power E over its running mean M (a first-order smoother with a `time_constant` in seconds, started at
+  the first frame) to the power `alpha`, root-compressed: `(E / (eps + M)^alpha + delta)^root - delta^root`. What
+  holds steady in a bin for longer than the time constant (a held string or organ note, a drone, noise) falls
+  towards 0; what starts (a hammer's strike) stands out, whatever the level around it."""
+  power = jnp.exp(log_power)
+  s = 1.0 - np.exp(-1.0 / (time_constant * frame_rate))
+
+  def smooth(m, e):
+    m = (1.0 - s) * m + s * e
+    return m, m
+
+  _, mean = jax.lax.scan(smooth, power[:, 0], jnp.swapaxes(power, 0, 1))
+  mean = jnp.swapaxes(mean, 0, 1)
+  return (power / (eps + mean) ** alpha + delta) ** root - delta**root
+
+
 @functools.lru_cache(maxsize=32)
 def dct_matrix(n_in: int, n_out: int) -> np.ndarray:
   """Orthonormal DCT-II as a `(n_in, n_out)` matrix (the same as scipy's `dct(norm='ortho')`)."""

@@ -184,6 +184,9 @@ class Transcriber(nn.Module):
     harmonics: more input channels, one per number h: at each bin, the features at h x its frequency
       (`frontend.harmonic_stack`), so the stem's 3x3 kernel at a pitch reads its partials' pattern (a piano's
       stretched partials against a string's or a guitar's) where the features alone put them octaves apart.
+    pcen: 0, or one more input channel: the features' power through per-channel energy normalisation
+      (`frontend.pcen`) with this time constant in seconds, normalised as the features are: each bin against its
+      own recent level, so what holds steady (a held accompaniment note, noise) fades and onsets stand out.
   """
 
   spec: frontend.FrontendSpec
@@ -204,6 +207,7 @@ class Transcriber(nn.Module):
   others_head: bool = False
   short_window: int = 0
   harmonics: tuple[float, ...] = ()
+  pcen: float = 0.0
 
   def features(self, inputs):
     """(normalised features, the same before normalisation or None for precomputed inputs), `num_frames` long."""
@@ -236,6 +240,10 @@ class Transcriber(nn.Module):
     elif self.framing != "frame":
       raise ValueError(f"unknown framing {self.framing!r}")
     channels = [x, self.short_features(inputs)] if self.short_window else [x]
+    if self.pcen:
+      if raw is None or self.framing != "frame":
+        raise ValueError("model.pcen reads the features' power: frame framing, from the waveform")
+      channels.append(frontend.normalize(frontend.pcen(raw, self.spec.frame_rate, self.pcen), self.spec.normalize))
     if train and (self.mask.time_masks or self.mask.freq_masks):
       key = self.make_rng("augment")  # one key: every channel masked in the same places
       channels = [augment.spec_mask(c, key, **dataclasses.asdict(self.mask)) for c in channels]
@@ -409,6 +417,7 @@ def _transcriber(config) -> Transcriber:
     others_head=bool(m.get("others_head", False)),
     short_window=int(m.get("short_window", 0)),
     harmonics=tuple(float(h) for h in m.get("harmonics", ())),
+    pcen=float(m.get("pcen", 0.0)),
   )
 
 

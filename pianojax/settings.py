@@ -67,6 +67,7 @@ ADDED = {
   "model.others_head": False,
   "model.short_window": 0,
   "model.harmonics": (),
+  "model.pcen": 0.0,
   "loss.others_weight": 0.0,
   "loss.others_negative_weight": 0.0,
   "loss.clean_teacher": 0.0,
@@ -270,6 +271,8 @@ def validate(config, render: bool = False) -> None:
     _validate_short_window(config, bad)
   if config.model.harmonics:
     _validate_harmonics(config, bad)
+  if config.model.get("pcen", 0.0):
+    _validate_pcen(config, bad)
   if config.model.pedal_context and not config.model.pedal:
     raise bad("model.pedal_context", "a context for the pedal heads needs them: set model.pedal=True")
   if config.train.freeze == "all_but_pedal" and not config.model.pedal_context:
@@ -370,6 +373,18 @@ def _validate_harmonics(config, bad) -> None:
     raise bad("model.harmonics", "must be distinct numbers > 0 other than 1, e.g. 0.5,2,3,4,5")
   if config.frontend.representation == "mfcc":
     raise bad("model.harmonics", "needs a frequency axis: frontend.representation linear, mel or logfreq, not mfcc")
+
+
+def _validate_pcen(config, bad) -> None:
+  """A PCEN channel: a time constant in seconds, over natural-log power features of a one-stage model's waveform."""
+  seconds = config.model.pcen
+  if not isinstance(seconds, float | int) or seconds < 0:
+    raise bad("model.pcen", "give a time constant in seconds > 0 (0: off), e.g. 0.4")
+  fe = config.frontend
+  if fe.representation == "mfcc" or fe.log != "log":
+    raise bad("model.pcen", "reads natural-log power: frontend.log=log and a linear, mel or logfreq representation")
+  if config.data.precomputed or config.model.stages == 2 or fe.framing != "frame":
+    raise bad("model.pcen", "is for one-stage models reading the waveform with frontend.framing='frame'")
 
 
 def _validate_two_stage(config, bad) -> None:

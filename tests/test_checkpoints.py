@@ -158,11 +158,13 @@ def test_a_checkpoint_from_before_the_pedal_heads_restores_grows_or_fails_clearl
 
 
 @pytest.mark.parametrize(
-  ("field", "value", "channels"), [("model.short_window", 256, 2), ("model.harmonics", (0.5, 2.0), 3)]
+  ("field", "value", "channels"),
+  [("model.short_window", 256, 2), ("model.harmonics", (0.5, 2.0), 3), ("model.pcen", 0.4, 2)],
 )
 def test_a_model_given_more_input_channels_starts_as_the_one_without_them(run_dir, field, value, channels):
-  """init_from into `model.short_window` or `model.harmonics`: the stem's kernel widened with zeros for the new
-  channels, so the grown model's outputs are the trained one's exactly, and training reaches the new weights."""
+  """init_from into `model.short_window`, `model.harmonics` or `model.pcen`: the stem's kernel widened with zeros
+  for the new channels, so the grown model's outputs are the trained one's exactly, and training reaches the new
+  weights."""
   from pianojax import models, state
 
   config, model, variables = checkpoints.load_model(str(run_dir))

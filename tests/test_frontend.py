@@ -320,3 +320,27 @@ def test_the_harmonic_stack_reads_a_pitchs_partials_at_its_own_bin(representatio
   np.testing.assert_allclose(third[at_220], (1 - weight) * frame[lower] + weight * frame[upper], rtol=1e-5)
   below = 0.5 * centres < centres[0] * (1 - 1e-6)
   assert below.any() and not stack[..., below, 0].any() and stack[..., ~below, 0].any()
+
+
+def test_pcen_fades_what_holds_and_keeps_what_starts_at_any_level():
+  """`pcen`: a note held from the start falls to its steady level within a second, a note struck at 2 s stands
+  several times above it at its onset and falls back as it decays; 20 dB louder, the same picture."""
+  spec = frontend.FrontendSpec(representation="logfreq", band="piano", hop_length=320)
+  rate = spec.sample_rate
+  t = np.arange(4 * rate) / rate
+  held = 0.05 * np.sin(2 * np.pi * 440.0 * t)
+  struck = np.where(t >= 2.0, 0.05 * np.sin(2 * np.pi * 523.25 * t) * np.exp(-2.0 * (t - 2.0)), 0.0)
+  centres = frontend.bin_frequencies(spec)
+  a4, c5 = (int(np.argmin(np.abs(centres - f))) for f in (440.0, 523.25))
+  onset = int(2.0 * spec.frame_rate)
+  pictures = []
+  for gain in (1.0, 10.0):
+    audio = (gain * (held + struck)).astype(np.float32)[None]
+    p = np.asarray(frontend.pcen(frontend.features(audio, spec), spec.frame_rate, 0.4))[0]
+    steady = p[onset - 5, a4]
+    assert p[5, a4] > 1.3 * steady  # the held note starts above where it settles
+    assert np.allclose(p[onset - 50 : onset, a4], steady, rtol=0.05)  # ... and stays there
+    peak = p[onset - 2 : onset + 5, c5].max()
+    assert peak > 5 * steady and p[onset + 50, c5] < 0.3 * peak  # the strike stands out, then fades
+    pictures.append(p[:, [a4, c5]])
+  np.testing.assert_allclose(pictures[1], pictures[0], rtol=0.1, atol=0.02)

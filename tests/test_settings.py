@@ -117,6 +117,21 @@ def test_a_short_window_channel_needs_a_window_and_the_waveform(base, overrides,
 @pytest.mark.parametrize(
   ("overrides", "why"),
   [
+    ({"model.pcen": -0.4}, "time constant"),
+    ({"model.pcen": 0.4, "frontend.log": "db"}, "natural-log power"),
+    ({"model.pcen": 0.4, "frontend.framing": "beat"}, "framing='frame'"),
+  ],
+)
+def test_a_pcen_channel_needs_a_time_constant_and_log_power(overrides, why):
+  config = settings.apply_overrides(importlib.import_module("configs.pretrained").get_config(), overrides.items())
+  with pytest.raises(UserError, match=rf"model\.pcen=.*{why}"):
+    settings.validate(settings.normalize(config))
+  settings.validate(settings.normalize(settings.apply_overrides(config, [("model.pcen", 0.0)])))
+
+
+@pytest.mark.parametrize(
+  ("overrides", "why"),
+  [
     ({"model.harmonics": (1.0, 2.0)}, "other than 1"),
     ({"model.harmonics": (0.0, 2.0)}, "> 0"),
     ({"model.harmonics": (2.0, 2.0)}, "distinct"),
